@@ -1,0 +1,1 @@
+"""Trastienda: the open-source back office."""

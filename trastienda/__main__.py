@@ -1,0 +1,3 @@
+from trastienda.cli import main
+
+main()

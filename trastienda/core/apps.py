@@ -1,0 +1,21 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _sync_roles(sender: Any, **kwargs: Any) -> None:
+    from trastienda.core.permissions import roles_sync
+
+    roles_sync()
+
+
+class CoreConfig(AppConfig):
+    name = "trastienda.core"
+    label = "core"
+    verbose_name = _("Platform")
+
+    def ready(self) -> None:
+        # After migrations add a module's permissions, built-in roles pick them up.
+        post_migrate.connect(_sync_roles, dispatch_uid="trastienda_roles_sync")

@@ -1,0 +1,51 @@
+"""The sidebar: each app's AppConfig declares ``menu`` (a :class:`Menu`); the shell filters it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.urls import NoReverseMatch, reverse
+
+from trastienda.core.permissions import membership_perms
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: Any
+    url_name: str
+    perm: str
+    icon: str = "bi-dot"
+
+
+@dataclass(frozen=True)
+class Menu:
+    label: Any
+    icon: str
+    items: tuple[MenuItem, ...] = field(default_factory=tuple)
+    order: int = 100
+
+
+def sidebar(request: Any) -> list[dict[str, Any]]:
+    """Menus and items the request's user may open in the active company."""
+    company = getattr(request, "company", None)
+    if company is None:
+        return []
+    perms = membership_perms(getattr(request, "membership", None))
+    menus = [cfg.menu for cfg in apps.get_app_configs() if getattr(cfg, "menu", None)]
+    result = []
+    for menu in sorted(menus, key=lambda m: m.order):
+        items = []
+        for item in menu.items:
+            if item.perm and item.perm not in perms:
+                continue
+            try:
+                url = reverse(item.url_name, kwargs={"company": company.code})
+            except NoReverseMatch:
+                continue
+            items.append({"label": item.label, "url": url, "icon": item.icon,
+                          "active": request.path.startswith(url)})
+        if items:
+            result.append({"label": menu.label, "icon": menu.icon, "items": items})
+    return result

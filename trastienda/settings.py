@@ -143,6 +143,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache and background jobs --------------------------------------------------------------
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Background jobs (trastienda.core.jobs): ``trastienda worker`` consumes the queue. Results are
+# kept on the Job rows, not in Huey's result store.
+_HUEY_CONSUMER = {
+    "workers": env.int("TRASTIENDA_WORKERS", default=2),
+    "worker_type": "thread",
+}
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
@@ -150,7 +156,9 @@ if REDIS_URL:
         "huey_class": "huey.RedisHuey",
         "name": "trastienda",
         "url": REDIS_URL,
+        "results": False,
         "immediate": False,
+        "consumer": _HUEY_CONSUMER,
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -158,7 +166,9 @@ else:
         "huey_class": "huey.SqliteHuey",
         "name": "trastienda",
         "filename": str(VAR_DIR / "jobs.sqlite3"),
+        "results": False,
         "immediate": env.bool("HUEY_IMMEDIATE", default=False),
+        "consumer": _HUEY_CONSUMER,
     }
 
 # --- authentication and security ------------------------------------------------------------
@@ -183,20 +193,34 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Lockout (django-axes): per username and, separately, per client address.
+# Lockout (django-axes): per username and, separately, per client address, each with its own
+# limit and window (see trastienda/accounts/lockout.py for how axes is adapted to that).
 TRASTIENDA_LOCKOUT_USERNAME_FAILURES = env.int("TRASTIENDA_LOCKOUT_USERNAME_FAILURES", default=10)
 TRASTIENDA_LOCKOUT_USERNAME_MINUTES = env.int("TRASTIENDA_LOCKOUT_USERNAME_MINUTES", default=15)
 TRASTIENDA_LOCKOUT_IP_FAILURES = env.int("TRASTIENDA_LOCKOUT_IP_FAILURES", default=50)
 TRASTIENDA_LOCKOUT_IP_MINUTES = env.int("TRASTIENDA_LOCKOUT_IP_MINUTES", default=60)
+# Password reset e-mails: at most this many requests per client address and per address an
+# hour; more are answered with the same page and send nothing.
+TRASTIENDA_PASSWORD_RESET_PER_IP = env.int("TRASTIENDA_PASSWORD_RESET_PER_IP", default=10)
+TRASTIENDA_PASSWORD_RESET_PER_EMAIL = env.int("TRASTIENDA_PASSWORD_RESET_PER_EMAIL", default=3)
 AXES_ENABLED = True
+AXES_HANDLER = "trastienda.accounts.lockout.LockoutHandler"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = "trastienda.accounts.lockout.failure_limit"
 AXES_COOLOFF_TIME = "trastienda.accounts.lockout.cooloff_time"
 AXES_CLIENT_IP_CALLABLE = "trastienda.accounts.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "trastienda.accounts.lockout.client_username"
 AXES_LOCKOUT_CALLABLE = "trastienda.accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "code", "csrfmiddlewaretoken"]
+
+# Two-factor authentication (django-otp): required for staff and for every role marked
+# requires_two_factor (administrators). Always on; only other apps' test settings turn it off.
+TRASTIENDA_TWO_FACTOR_ENFORCED = True
+TRASTIENDA_TWO_FACTOR_PENDING_SECONDS = 300  # time to enter the code after the password
+TRASTIENDA_RECOVERY_CODES = 10
 
 # Sessions: idle timeout (cookie age, refreshed on activity) and absolute timeout.
 SESSION_COOKIE_AGE = env.int("TRASTIENDA_SESSION_IDLE_SECONDS", default=30 * 60)
@@ -281,6 +305,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- REST API -------------------------------------------------------------------------------
 

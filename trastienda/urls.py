@@ -12,6 +12,7 @@ handler500 = "trastienda.core.views.error_500"
 
 company_patterns = [
     path("", include("trastienda.core.company_urls")),
+    path("admin/", include("trastienda.core.admin_urls")),
     path("audit/", include("trastienda.audit.urls")),
     path("documents/", include("trastienda.documents.urls")),
 ]

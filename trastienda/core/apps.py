@@ -4,6 +4,8 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
+from trastienda.core.navigation import Menu, MenuItem
+
 
 def _sync_roles(sender: Any, **kwargs: Any) -> None:
     from trastienda.core.permissions import roles_sync
@@ -15,6 +17,18 @@ class CoreConfig(AppConfig):
     name = "trastienda.core"
     label = "core"
     verbose_name = _("Platform")
+    menu = Menu(
+        label=_("Administration"),
+        icon="bi-gear",
+        items=(
+            MenuItem(_("Company settings"), "company_admin:settings", "core.change_company",
+                     "bi-building-gear"),
+            MenuItem(_("Members"), "company_admin:membership_list", "core.view_membership",
+                     "bi-people"),
+            MenuItem(_("Roles"), "company_admin:role_list", "core.view_role", "bi-person-badge"),
+        ),
+        order=950,
+    )
 
     def ready(self) -> None:
         # After migrations add a module's permissions, built-in roles pick them up.

@@ -13,6 +13,15 @@ from trastienda.core.permissions import membership_perms
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
+    """Computed once per request: tables render cell templates with this context many times."""
+    cached = getattr(request, "_shell_context", None)
+    if cached is None:
+        cached = _shell(request)
+        request._shell_context = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"company": None}

@@ -99,6 +99,13 @@ class Company(models.Model):
         super().save(*args, **kwargs)
 
 
+class CompanyScopedQuerySet(models.QuerySet[Any]):
+    """The one way to read business records: always through ``for_company``."""
+
+    def for_company(self, company: Company) -> CompanyScopedQuerySet:
+        return self.filter(company=company)
+
+
 class Role(models.Model):
     """A named set of permissions inside one company (built-in ones are seeded, all editable)."""
 
@@ -114,6 +121,8 @@ class Role(models.Model):
     )
     requires_two_factor = models.BooleanField(_("requires two-factor"), default=False)
     permissions = models.ManyToManyField(Permission, blank=True, verbose_name=_("permissions"))
+
+    objects = CompanyScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("role")
@@ -137,6 +146,8 @@ class Membership(models.Model):
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = CompanyScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("membership")
@@ -173,13 +184,6 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
-
-
-class CompanyScopedQuerySet(models.QuerySet[Any]):
-    """The one way to read business records: always through ``for_company``."""
-
-    def for_company(self, company: Company) -> CompanyScopedQuerySet:
-        return self.filter(company=company)
 
 
 class CompanyOwned(models.Model):

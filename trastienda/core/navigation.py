@@ -8,7 +8,6 @@ from typing import Any
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 
-from trastienda.core.permissions import membership_perms
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,8 @@ class Menu:
 
 def sidebar(request: Any) -> list[dict[str, Any]]:
     """Menus and items the request's user may open in the active company."""
+    from trastienda.core.permissions import membership_perms
+
     company = getattr(request, "company", None)
     if company is None:
         return []

@@ -148,3 +148,150 @@ def membership_set(*, company: Company, user: Any, role_code: str) -> Membership
             profile.default_company = company
             profile.save(update_fields=["default_company"])
     return membership
+
+
+# --- generic writes for plain records -------------------------------------------------------
+# Modules whose records have no workflow use these through the generic views and the API;
+# records with rules of their own declare their own services instead.
+
+
+def object_create(*, model: Any, company: Company, data: dict[str, Any]) -> Any:
+    """Create a ``CompanyOwned`` record from cleaned ``data`` (many-to-many values included)."""
+    m2m = {f.name: data.pop(f.name) for f in model._meta.many_to_many if f.name in data}
+    obj = model(company=company, **data)
+    obj.full_clean()
+    with transaction.atomic():
+        obj.save()
+        for name, values in m2m.items():
+            getattr(obj, name).set(values)
+    return obj
+
+
+def object_update(*, instance: Any, data: dict[str, Any]) -> Any:
+    """Change fields of a ``CompanyOwned`` record; the company never changes."""
+    data.pop("company", None)
+    m2m = {f.name: data.pop(f.name) for f in instance._meta.many_to_many if f.name in data}
+    for name, value in data.items():
+        setattr(instance, name, value)
+    instance.full_clean()
+    with transaction.atomic():
+        instance.save()
+        for name, values in m2m.items():
+            getattr(instance, name).set(values)
+    return instance
+
+
+def object_delete(*, instance: Any) -> None:
+    """Delete a record; a record still referenced elsewhere raises ValidationError."""
+    from django.db.models import ProtectedError, RestrictedError
+
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        raise ValidationError(
+            _("%(obj)s is still used by other records and cannot be deleted.")
+            % {"obj": instance}
+        ) from exc
+
+
+def role_update(
+    *, instance: Role, name: str, description: str = "", permissions: Any = (),
+    requires_two_factor: bool = False,
+) -> Role:
+    """Edit a role; a built-in role edited here is marked customised (module installs leave it)."""
+    if not (name or "").strip():
+        raise ValidationError({"name": [_("Enter a name.")]})
+    with transaction.atomic():
+        role = Role.objects.select_for_update().get(pk=instance.pk)
+        role.name = name.strip()
+        role.description = description
+        role.requires_two_factor = requires_two_factor
+        role.customised = role.builtin or role.customised
+        role.save()
+        role.permissions.set(list(permissions))
+    return role
+
+
+def role_create(
+    *, company: Company, code: str, name: str, description: str = "", permissions: Any = (),
+    requires_two_factor: bool = False,
+) -> Role:
+    """Add a company-specific role."""
+    errors: dict[str, list[str]] = {}
+    if not (name or "").strip():
+        errors["name"] = [_("Enter a name.")]
+    if Role.objects.filter(company=company, code=code).exists():
+        errors["code"] = [_("A role with this code already exists.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        role = Role(company=company, code=code, name=name.strip(), description=description,
+                    requires_two_factor=requires_two_factor)
+        role.full_clean()
+        role.save()
+        role.permissions.set(list(permissions))
+    return role
+
+
+def role_delete(*, instance: Role) -> None:
+    if instance.builtin:
+        raise ValidationError(_("Built-in roles cannot be deleted; edit them instead."))
+    if instance.memberships.exists():
+        raise ValidationError(_("This role is still given to members."))
+    with transaction.atomic():
+        instance.delete()
+
+
+def member_add(
+    *, company: Company, username: str, email: str, first_name: str = "", last_name: str = "",
+    role: Role, is_active: bool = True,
+) -> Membership:
+    """Add a person to the company: an existing user by username, or a new user by e-mail.
+
+    New users get no usable password: they set one through the password-reset e-mail.
+    """
+    if role.company_id != company.pk:
+        raise ValidationError({"role": [_("Choose a role of this company.")]})
+    user_model = get_user_model()
+    user = user_model.objects.filter(username__iexact=(username or "").strip()).first()
+    with transaction.atomic():
+        if user is None:
+            user = user_create(username=username, password=None, email=email,
+                               first_name=first_name, last_name=last_name)
+        elif Membership.objects.filter(company=company, user=user).exists():
+            raise ValidationError({"username": [_("This user is already a member.")]})
+        membership = membership_set(company=company, user=user, role_code=role.code)
+        if not is_active:
+            membership.is_active = False
+            membership.save(update_fields=["is_active"])
+    return membership
+
+
+def member_update(*, instance: Membership, role: Role, is_active: bool = True) -> Membership:
+    """Change a member's role or suspend them. The last active administrator stays."""
+    if role.company_id != instance.company_id:
+        raise ValidationError({"role": [_("Choose a role of this company.")]})
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=instance.pk)
+        admins = Membership.objects.filter(
+            company=membership.company, role__code="administrator", is_active=True
+        ).exclude(pk=membership.pk)
+        losing_admin = membership.role.code == "administrator" and (
+            role.code != "administrator" or not is_active)
+        if losing_admin and not admins.exists():
+            raise ValidationError({"role": [_("The company needs at least one active "
+                                              "administrator.")]})
+        membership.role = role
+        membership.is_active = is_active
+        membership.save()
+    return membership
+
+
+def member_remove(*, instance: Membership) -> None:
+    if instance.role.code == "administrator" and not Membership.objects.filter(
+        company=instance.company, role__code="administrator", is_active=True
+    ).exclude(pk=instance.pk).exists():
+        raise ValidationError(_("The company needs at least one active administrator."))
+    with transaction.atomic():
+        instance.delete()

@@ -7,6 +7,7 @@ through a permission-checked view, never as public media.
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from trastienda.core.models import CompanyOwned
@@ -44,3 +45,7 @@ class Document(CompanyOwned):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("documents:document_detail",
+                       kwargs={"company": self.company.code, "pk": self.pk})

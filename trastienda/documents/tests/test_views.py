@@ -180,3 +180,25 @@ def test_list_query_count_is_constant(client, accountant, company, django_assert
     client.force_login(accountant)
     with django_assert_max_num_queries(20):
         assert client.get(url(company, "document_list")).status_code == 200
+
+
+def test_long_export_runs_as_a_job_with_a_file(client, accountant, company, monkeypatch,
+                                              django_capture_on_commit_callbacks):
+    from trastienda.core import generic
+    from trastienda.core.models import Job
+
+    monkeypatch.setattr(generic, "EXPORT_SYNC_LIMIT", 2)
+    for i in range(5):
+        services.document_create(company=company, title=f"Doc {i}", kind="policy")
+    services.document_create(company=company, title="Contract", kind="contract")
+    client.force_login(accountant)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(url(company, "document_list"),
+                              {"kind": "policy", "export": "csv"})
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert response["Location"].endswith(f"/jobs/{job.pk}/")
+    assert job.status == Job.Status.DONE, job.error  # huey runs immediately in tests
+    assert job.progress_done == 5 and job.progress_total == 5
+    content = job.result_file.read().decode("utf-8-sig")
+    assert content.count("Doc ") == 5 and "Contract" not in content

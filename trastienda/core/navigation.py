@@ -50,3 +50,26 @@ def sidebar(request: Any) -> list[dict[str, Any]]:
         if items:
             result.append({"label": menu.label, "icon": menu.icon, "items": items})
     return result
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A dashboard card: ``context(request)`` returns what ``template`` shows."""
+
+    template: str
+    perm: str
+    context: Any
+    order: int = 100
+
+
+def dashboard_widgets(request: Any) -> list[dict[str, Any]]:
+    """Widgets declared by apps (AppConfig ``widgets``) that the user may see, with context."""
+    from trastienda.core.permissions import membership_perms
+
+    perms = membership_perms(getattr(request, "membership", None))
+    widgets = [w for cfg in apps.get_app_configs() for w in getattr(cfg, "widgets", ())]
+    return [
+        {"template": w.template, **w.context(request)}
+        for w in sorted(widgets, key=lambda w: w.order)
+        if not w.perm or w.perm in perms
+    ]

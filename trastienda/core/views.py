@@ -41,7 +41,16 @@ def home(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     if request.company is None:  # type: ignore[attr-defined]
         raise PermissionDenied
-    return render(request, "core/dashboard.html", {"breadcrumbs": [{"label": _("Dashboard")}]})
+    from trastienda.core.navigation import dashboard_widgets
+
+    widgets = [
+        {"template": w.pop("template"), "widget": w, "widget_id": f"widget-{i}"}
+        for i, w in enumerate(dashboard_widgets(request))
+    ]
+    recent_jobs = request.company.jobs.filter(user=request.user)[:5]  # type: ignore[attr-defined]
+    return render(request, "core/dashboard.html", {
+        "widgets": widgets, "recent_jobs": recent_jobs,
+        "breadcrumbs": [{"label": _("Dashboard")}]})
 
 
 @require_POST

@@ -1,7 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from trastienda.core.navigation import Menu, MenuItem
+from trastienda.core.navigation import Menu, MenuItem, Widget
+
+
+def _summary(request: object) -> dict[str, object]:
+    from trastienda.documents.widgets import documents_summary
+
+    return documents_summary(request)
 
 
 class DocumentsConfig(AppConfig):
@@ -14,4 +20,8 @@ class DocumentsConfig(AppConfig):
         items=(MenuItem(_("Archive"), "documents:document_list", "documents.view_document",
                         "bi-archive"),),
         order=800,
+    )
+    widgets = (
+        Widget("documents/widget.html", "documents.view_document",
+               lambda request: _summary(request), order=800),
     )

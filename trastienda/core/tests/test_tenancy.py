@@ -107,3 +107,14 @@ def test_company_settings_refuses_invalid_tax_id(client, make_user, company):
     assert "tax_id" in response.context["form"].errors
     company.refresh_from_db()
     assert company.tax_id == "B12345674" and company.legal_name == "Acme Ibérica S.L."
+
+
+def test_dashboard_shows_widgets_with_chart_data(client, accountant, company):
+    documents.document_create(company=company, title="Policy", kind="policy")
+    client.force_login(accountant)
+    page = client.get(reverse("dashboard", kwargs={"company": "ACME"}))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-chart="widget-0"' in body and 'type="application/json"' in body
+    assert page.context["widgets"][0]["widget"]["total"] == 1
+    assert "<script>" not in body  # no inline script: the CSP forbids it

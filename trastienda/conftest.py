@@ -58,8 +58,9 @@ def make_user(db: Any) -> Callable[..., Any]:
 
 @pytest.fixture
 def accountant(make_user: Callable[..., Any], company: Any) -> Any:
-    return make_user("marta", company=company, role="accountant",
-                     first_name="Marta", last_name="Gómez")
+    return make_user(
+        "marta", company=company, role="accountant", first_name="Marta", last_name="Gómez"
+    )
 
 
 @pytest.fixture

@@ -31,8 +31,10 @@ class PermissionChoiceField(forms.ModelMultipleChoiceField):
 
 class RoleForm(CompanyModelForm):
     permissions = PermissionChoiceField(
-        queryset=Permission.objects.none(), required=False,
-        widget=forms.SelectMultiple(attrs={"size": 16}), label=_("Permissions"),
+        queryset=Permission.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 16}),
+        label=_("Permissions"),
     )
 
     class Meta:
@@ -43,7 +45,8 @@ class RoleForm(CompanyModelForm):
         super().__init__(*args, **kwargs)
         self.fields["permissions"].queryset = (  # type: ignore[attr-defined]
             Permission.objects.filter(content_type__app_label__in=managed_app_labels())
-            .select_related("content_type").order_by("content_type__app_label", "codename")
+            .select_related("content_type")
+            .order_by("content_type__app_label", "codename")
         )
         if self.instance.pk:
             self.fields["code"].disabled = True
@@ -54,22 +57,30 @@ class RoleForm(CompanyModelForm):
 
 def _link(name: str) -> Any:
     def link(record: Any) -> str:
-        return reverse(f"company_admin:{name}_detail",
-                       kwargs={"company": record.company.code, "pk": record.pk})
+        return reverse(
+            f"company_admin:{name}_detail", kwargs={"company": record.company.code, "pk": record.pk}
+        )
 
     return link
 
 
 class RoleTable(BaseTable):
     name = tables.Column(linkify=_link("role"))
-    members = tables.Column(accessor="memberships__count", verbose_name=_("members"),
-                            orderable=False)
+    members = tables.Column(
+        accessor="memberships__count", verbose_name=_("members"), orderable=False
+    )
 
     class Meta(BaseTable.Meta):
         model = Role
         fields = ("pk", "code", "name", "builtin", "customised", "requires_two_factor")
-        default_columns = ("code", "name", "builtin", "customised", "requires_two_factor",
-                           "members")
+        default_columns = (
+            "code",
+            "name",
+            "builtin",
+            "customised",
+            "requires_two_factor",
+            "members",
+        )
 
 
 class RoleFilterSet(CompanyFilterSet):
@@ -96,14 +107,13 @@ class RoleViews(ObjectViews):
     table = RoleTable
     filterset = RoleFilterSet
     form = RoleForm
-    detail_fields = ("code", "name", "description", "builtin", "customised",
-                     "requires_two_factor")
+    detail_fields = ("code", "name", "description", "builtin", "customised", "requires_two_factor")
     create_service = _role_create
     update_service = _role_update
     delete_service = services.role_delete
 
 
-class MemberForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-arg]
+class MemberForm(BootstrapMixin, forms.ModelForm):
     username = forms.CharField(label=_("Username"), max_length=150)
     email = forms.EmailField(label=_("E-mail"), required=False)
     first_name = forms.CharField(label=_("First name"), required=False)
@@ -147,7 +157,7 @@ class MemberFilterSet(CompanyFilterSet):
         super().__init__(*args, request=request, **kwargs)
         company = getattr(request, "company", None)
         if company is not None:
-            self.filters["role"].queryset = Role.objects.for_company(company)  # type: ignore[attr-defined]
+            self.filters["role"].queryset = Role.objects.for_company(company)
 
 
 def _member_add(*, company: Company, **data: Any) -> Membership:
@@ -167,11 +177,18 @@ class MemberViews(ObjectViews):
     delete_service = services.member_remove
 
 
-class CompanySettingsForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-arg]
+class CompanySettingsForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Company
-        fields = ("legal_name", "country", "tax_id", "base_currency", "fiscal_year_start_month",
-                  "language", "logo")
+        fields = (
+            "legal_name",
+            "country",
+            "tax_id",
+            "base_currency",
+            "fiscal_year_start_month",
+            "language",
+            "logo",
+        )
 
     def clean_logo(self) -> Any:
         from trastienda.core.uploads import validate_upload
@@ -191,12 +208,15 @@ class CompanySettingsView(CompanyView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         company = request.company  # type: ignore[attr-defined]
-        form = CompanySettingsForm(request.POST, request.FILES, instance=Company.objects.get(
-            pk=company.pk))
+        form = CompanySettingsForm(
+            request.POST, request.FILES, instance=Company.objects.get(pk=company.pk)
+        )
         if form.is_valid():
             try:
-                services.company_update(company=company, **{
-                    k: v for k, v in form.cleaned_data.items() if k in form.changed_data})
+                services.company_update(
+                    company=company,
+                    **{k: v for k, v in form.cleaned_data.items() if k in form.changed_data},
+                )
             except ValidationError as exc:
                 for field, errs in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errs)
@@ -206,5 +226,9 @@ class CompanySettingsView(CompanyView):
         return self.render(form, status=400)
 
     def render(self, form: Any, status: int = 200) -> HttpResponse:
-        return render(self.request, "core/company_settings.html", {
-            "form": form, "breadcrumbs": [{"label": _("Company settings")}]}, status=status)
+        return render(
+            self.request,
+            "core/company_settings.html",
+            {"form": form, "breadcrumbs": [{"label": _("Company settings")}]},
+            status=status,
+        )

@@ -23,10 +23,12 @@ def export_list(job: Job, progress: Progress) -> JobResult:
 
     get_resolver().url_patterns  # noqa: B018 - importing the URLconf registers every list
     views = REGISTRY[job.params["views"]]
-    request: Any = SimpleNamespace(company=job.company, user=job.user,
-                                   GET=QueryDict(job.params.get("query", "")))
-    filterset = views.filterset(request.GET or None, queryset=views.get_queryset(request),
-                                request=request)
+    request: Any = SimpleNamespace(
+        company=job.company, user=job.user, GET=QueryDict(job.params.get("query", ""))
+    )
+    filterset = views.filterset(
+        request.GET or None, queryset=views.get_queryset(request), request=request
+    )
     queryset = filterset.qs if filterset.is_bound else filterset.queryset
     total = queryset.count()
     header, rows = views.export_rows(queryset, job.params["columns"], request=None)
@@ -39,9 +41,14 @@ def export_list(job: Job, progress: Progress) -> JobResult:
 
     fmt = job.params["format"]
     data = export_bytes(fmt, header, counted(), title=str(views.model._meta.verbose_name_plural))
-    filename = f"{slugify(views.model._meta.verbose_name_plural)}-" \
-               f"{timezone.localdate().isoformat()}.{fmt}"
-    audit(action="export", company=job.company, object_type=views.key(), object_repr=filename,
-          extra={"format": fmt, "rows": total, "query": job.params.get("query", ""),
-                 "job": job.pk})
+    filename = (
+        f"{slugify(str(views.model._meta.verbose_name_plural))}-{timezone.localdate().isoformat()}.{fmt}"
+    )
+    audit(
+        action="export",
+        company=job.company,
+        object_type=views.key(),
+        object_repr=filename,
+        extra={"format": fmt, "rows": total, "query": job.params.get("query", ""), "job": job.pk},
+    )
     return JobResult(filename=filename, content=data)

@@ -58,7 +58,9 @@ def _csv_text(value: Any) -> Any:
     return value
 
 
-def write_xlsx(header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str = "Export") -> bytes:
+def write_xlsx(
+    header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str = "Export"
+) -> bytes:
     """An XLSX workbook with one sheet; text cells neutralised, numbers and dates typed."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31] or "Export")
@@ -79,7 +81,9 @@ def write_xlsx(header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str 
     return buffer.getvalue()
 
 
-def export_bytes(fmt: str, header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str) -> bytes:
+def export_bytes(
+    fmt: str, header: Sequence[Any], rows: Iterable[Sequence[Any]], title: str
+) -> bytes:
     if fmt == "csv":
         return write_csv(header, rows)
     if fmt == "xlsx":

@@ -36,7 +36,7 @@ class BootstrapMixin:
                     widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
 
 
-class CompanyModelForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-arg]
+class CompanyModelForm(BootstrapMixin, forms.ModelForm):
     """ModelForm of a company's record; the view sets ``form.company`` before validation."""
 
     company: Any = None

@@ -5,7 +5,7 @@ A module gets a complete, permission-checked, company-scoped UI for a model by d
     class DocumentViews(ObjectViews):
         model = Document
         table = DocumentTable          # a trastienda.core.tables.BaseTable
-        filterset = DocumentFilterSet  # a trastienda.core.filters.CompanyFilterSet (shared with the API)
+        filterset = DocumentFilterSet  # a CompanyFilterSet, shared with the API
         form = DocumentForm            # a ModelForm without the company field
         detail_fields = ("title", "kind", ...)
 
@@ -43,6 +43,8 @@ from trastienda.core.exports import CONTENT_TYPES, export_bytes
 from trastienda.core.permissions import has_perm, model_perm
 
 PER_PAGE_CHOICES = (25, 50, 100, 250)
+# Longer lists are exported by a background job with a progress bar.
+EXPORT_SYNC_LIMIT = 5000
 EXPORT_FORMATS = ("csv", "xlsx")
 # Registry of every declared ObjectViews, by "app_label.model_name": global search and the
 # export job find lists through it.
@@ -60,8 +62,11 @@ def audit(**kwargs: Any) -> None:
 
 def deny(request: HttpRequest, perm: str) -> PermissionDenied:
     """Audit a permission denial and return the exception to raise."""
-    audit(action="permission_denied", company=getattr(request, "company", None),
-          extra={"permission": perm, "path": request.path, "method": request.method})
+    audit(
+        action="permission_denied",
+        company=getattr(request, "company", None),
+        extra={"permission": perm, "path": request.path, "method": request.method},
+    )
     return PermissionDenied(perm)
 
 
@@ -108,8 +113,10 @@ class CompanyView(LoginRequiredMixin, View):
             "can_export": has_perm(self.request, "core.export_data"),
             "breadcrumbs": [
                 {"label": views.app_verbose_name(), "url": None},
-                {"label": meta.verbose_name_plural,
-                 "url": company_url(self.request, views.url_name("list"))},
+                {
+                    "label": meta.verbose_name_plural,
+                    "url": company_url(self.request, views.url_name("list")),
+                },
             ],
         }
         ctx.update(extra)
@@ -124,10 +131,14 @@ class ObjectListView(CompanyView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         views = self.views
-        filterset = views.filterset(request.GET or None, queryset=self.get_queryset(),
-                                    request=request)
-        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else (
-            filterset.queryset if not filterset.is_bound else filterset.queryset.none())
+        filterset = views.filterset(
+            request.GET or None, queryset=self.get_queryset(), request=request
+        )
+        queryset = (
+            filterset.qs
+            if filterset.is_bound and filterset.is_valid()
+            else (filterset.queryset if not filterset.is_bound else filterset.queryset.none())
+        )
         columns = views.chosen_columns(request)
         fmt = request.GET.get("export")
         if fmt:
@@ -141,13 +152,19 @@ class ObjectListView(CompanyView):
             filterset=filterset,
             per_page=per_page,
             per_page_choices=PER_PAGE_CHOICES,
-            columns=[(name, label, name in columns) for name, label in views.table.choosable_columns()],
+            columns=[
+                (name, label, name in columns) for name, label in views.table.choosable_columns()
+            ],
             table_key=views.key(),
             query_without_page=_query_without(request, "page", "export"),
         )
         ctx["breadcrumbs"][-1]["url"] = None
-        template = "generic/object_table.html" if getattr(request, "htmx", False) and \
-            request.headers.get("HX-Target") == "object-table" else self.template_name
+        template = (
+            "generic/object_table.html"
+            if getattr(request, "htmx", False)
+            and request.headers.get("HX-Target") == "object-table"
+            else self.template_name
+        )
         return render(request, template, ctx)
 
     def apply_columns(self, table: Any, columns: list[str]) -> None:
@@ -162,14 +179,39 @@ class ObjectListView(CompanyView):
             return HttpResponse(_("Unknown export format."), status=400)
         if not has_perm(self.request, "core.export_data"):
             raise deny(self.request, "core.export_data")
+        if queryset.count() > EXPORT_SYNC_LIMIT:
+            from trastienda.core.jobs import job_start, job_url
+
+            job = job_start(
+                company=self.request.company,  # type: ignore[attr-defined]
+                user=self.request.user,
+                kind="core.export",
+                description=_("Export of %(what)s (%(fmt)s)")
+                % {"what": self.views.model._meta.verbose_name_plural, "fmt": fmt.upper()},
+                params={
+                    "views": self.views.key(),
+                    "columns": columns,
+                    "format": fmt,
+                    "query": _query_without(self.request, "export", "page"),
+                },
+            )
+            return HttpResponseRedirect(job_url(job))
         header, rows = self.views.export_rows(queryset, columns, request=self.request)
         rows = list(rows)
-        data = export_bytes(fmt, header, rows, title=str(self.views.model._meta.verbose_name_plural))
-        filename = f"{slugify(self.views.model._meta.verbose_name_plural)}-" \
-                   f"{timezone.localdate().isoformat()}.{fmt}"
-        audit(action="export", company=self.request.company,  # type: ignore[attr-defined]
-              object_type=self.views.key(), object_repr=filename,
-              extra={"format": fmt, "rows": len(rows), "query": self.request.GET.urlencode()})
+        data = export_bytes(
+            fmt, header, rows, title=str(self.views.model._meta.verbose_name_plural)
+        )
+        filename = (
+            f"{slugify(str(self.views.model._meta.verbose_name_plural))}-"
+            f"{timezone.localdate().isoformat()}.{fmt}"
+        )
+        audit(
+            action="export",
+            company=self.request.company,  # type: ignore[attr-defined]
+            object_type=self.views.key(),
+            object_repr=filename,
+            extra={"format": fmt, "rows": len(rows), "query": self.request.GET.urlencode()},
+        )
         response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
@@ -248,16 +290,24 @@ class ObjectEditView(CompanyView):
     def render_form(self, form: ModelForm[Any], instance: Any, status: int = 200) -> HttpResponse:
         ctx = self.base_context(form=form, object=instance)
         if instance is not None:
-            ctx["breadcrumbs"].append({"label": str(instance), "url": company_url(
-                self.request, self.views.url_name("detail"), pk=instance.pk)})
+            ctx["breadcrumbs"].append(
+                {
+                    "label": str(instance),
+                    "url": company_url(self.request, self.views.url_name("detail"), pk=instance.pk),
+                }
+            )
             ctx["breadcrumbs"].append({"label": _("Edit"), "url": None})
-            ctx["action_url"] = company_url(self.request, self.views.url_name("edit"),
-                                            pk=instance.pk)
+            ctx["action_url"] = company_url(
+                self.request, self.views.url_name("edit"), pk=instance.pk
+            )
         else:
             ctx["breadcrumbs"].append({"label": _("New"), "url": None})
             ctx["action_url"] = company_url(self.request, self.views.url_name("add"))
-        template = "generic/object_form.html" if getattr(self.request, "htmx", False) \
+        template = (
+            "generic/object_form.html"
+            if getattr(self.request, "htmx", False)
             else self.template_name
+        )
         return render(self.request, template, ctx, status=status)
 
 
@@ -269,9 +319,11 @@ class ObjectDeleteView(CompanyView):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = self.get_object()
-        ctx = self.base_context(object=obj, objects=[obj],
-                                action_url=company_url(request, self.views.url_name("delete"),
-                                                       pk=obj.pk))
+        ctx = self.base_context(
+            object=obj,
+            objects=[obj],
+            action_url=company_url(request, self.views.url_name("delete"), pk=obj.pk),
+        )
         ctx["breadcrumbs"].append({"label": str(obj), "url": None})
         return render(request, self.template_name, ctx)
 
@@ -281,8 +333,9 @@ class ObjectDeleteView(CompanyView):
             self.views.delete(request, obj)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-            return HttpResponseRedirect(company_url(request, self.views.url_name("detail"),
-                                                    pk=obj.pk))
+            return HttpResponseRedirect(
+                company_url(request, self.views.url_name("detail"), pk=obj.pk)
+            )
         messages.success(request, _("%(obj)s deleted.") % {"obj": obj})
         return HttpResponseRedirect(company_url(request, self.views.url_name("list")))
 
@@ -303,8 +356,11 @@ class BulkDeleteView(CompanyView):
             messages.warning(request, _("Select at least one row."))
             return HttpResponseRedirect(list_url)
         if not request.POST.get("confirm"):
-            ctx = self.base_context(objects=objects, bulk=True, action_url=company_url(
-                request, self.views.url_name("bulk_delete")))
+            ctx = self.base_context(
+                objects=objects,
+                bulk=True,
+                action_url=company_url(request, self.views.url_name("bulk_delete")),
+            )
             return render(request, self.template_name, ctx)
         try:
             from django.db import transaction
@@ -351,7 +407,7 @@ class ObjectViews:
 
     @classmethod
     def app_verbose_name(cls) -> str:
-        return str(cls.model._meta.app_config.verbose_name)  # type: ignore[union-attr]
+        return str(cls.model._meta.app_config.verbose_name)
 
     @classmethod
     def url_name(cls, action: str) -> str:
@@ -385,8 +441,12 @@ class ObjectViews:
 
         def rows() -> Any:
             for row in values:
-                yield [timezone.localtime(v) if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None)
-                       else v for v in row]
+                yield [
+                    timezone.localtime(v)
+                    if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None)
+                    else v
+                    for v in row
+                ]
 
         return header, rows()
 
@@ -400,7 +460,7 @@ class ObjectViews:
             field = cls.model._meta.get_field(name)
             display = getattr(obj, f"get_{name}_display", None)
             value = display() if callable(display) else getattr(obj, name)
-            result.append((str(field.verbose_name), value))
+            result.append((str(getattr(field, "verbose_name", name)), value))
         return result
 
     @classmethod
@@ -430,8 +490,7 @@ class ObjectViews:
         return [
             path("", cls.list_view.as_view(**bind), name=f"{name}_list"),
             path("add/", cls.edit_view.as_view(**bind), name=f"{name}_add"),
-            path("bulk-delete/", cls.bulk_delete_view.as_view(**bind),
-                 name=f"{name}_bulk_delete"),
+            path("bulk-delete/", cls.bulk_delete_view.as_view(**bind), name=f"{name}_bulk_delete"),
             path("<int:pk>/", cls.detail_view.as_view(**bind), name=f"{name}_detail"),
             path("<int:pk>/edit/", cls.edit_view.as_view(**bind), name=f"{name}_edit"),
             path("<int:pk>/delete/", cls.delete_view.as_view(**bind), name=f"{name}_delete"),

@@ -9,7 +9,6 @@ from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 
 
-
 @dataclass(frozen=True)
 class MenuItem:
     label: Any
@@ -34,7 +33,7 @@ def sidebar(request: Any) -> list[dict[str, Any]]:
     if company is None:
         return []
     perms = membership_perms(getattr(request, "membership", None))
-    menus = [cfg.menu for cfg in apps.get_app_configs() if getattr(cfg, "menu", None)]
+    menus = [m for cfg in apps.get_app_configs() if (m := getattr(cfg, "menu", None))]
     result = []
     for menu in sorted(menus, key=lambda m: m.order):
         items = []
@@ -45,8 +44,14 @@ def sidebar(request: Any) -> list[dict[str, Any]]:
                 url = reverse(item.url_name, kwargs={"company": company.code})
             except NoReverseMatch:
                 continue
-            items.append({"label": item.label, "url": url, "icon": item.icon,
-                          "active": request.path.startswith(url)})
+            items.append(
+                {
+                    "label": item.label,
+                    "url": url,
+                    "icon": item.icon,
+                    "active": request.path.startswith(url),
+                }
+            )
         if items:
             result.append({"label": menu.label, "icon": menu.icon, "items": items})
     return result

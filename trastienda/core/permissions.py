@@ -35,47 +35,57 @@ class RoleSpec:
 
 BUILTIN_ROLES: tuple[RoleSpec, ...] = (
     RoleSpec(
-        "administrator", _("Administrator"),
+        "administrator",
+        _("Administrator"),
         _("Everything, including users, roles and company settings."),
-        full=ALL, two_factor=True,
+        full=ALL,
+        two_factor=True,
     ),
     RoleSpec(
-        "accountant", _("Accountant"),
+        "accountant",
+        _("Accountant"),
         _("Books, invoicing, banking and documents; reads every business area."),
         full=frozenset({"ledger", "billing", "banking", "documents"}),
-        view=ALL, extra=frozenset({"core.export_data"}),
+        view=ALL,
+        extra=frozenset({"core.export_data"}),
     ),
     RoleSpec(
-        "clerk", _("Clerk"),
+        "clerk",
+        _("Clerk"),
         _("Enters invoices, partners and documents; cannot delete."),
         write=frozenset({"billing", "documents", "inventory"}),
         view=frozenset({"billing", "documents", "inventory", "banking"}),
     ),
     RoleSpec(
-        "hr_manager", _("HR manager"),
+        "hr_manager",
+        _("HR manager"),
         _("People, payroll and their documents."),
         full=frozenset({"people", "payroll", "documents"}),
         view=frozenset({"people", "payroll", "documents"}),
         extra=frozenset({"core.export_data"}),
     ),
     RoleSpec(
-        "warehouse", _("Warehouse"),
+        "warehouse",
+        _("Warehouse"),
         _("Stock, warehouses, receipts and deliveries."),
         full=frozenset({"inventory"}),
         view=frozenset({"inventory", "documents"}),
         extra=frozenset({"core.export_data"}),
     ),
     RoleSpec(
-        "operations", _("Operations / brokerage"),
+        "operations",
+        _("Operations / brokerage"),
         _("Trades, confirmations, reconciliation, settlement and expiries."),
         full=frozenset({"trading", "documents"}),
         view=frozenset({"trading", "documents", "ledger"}),
         extra=frozenset({"core.export_data"}),
     ),
     RoleSpec(
-        "auditor", _("Auditor"),
+        "auditor",
+        _("Auditor"),
         _("Reads everything, including the audit trail; changes nothing."),
-        view=ALL, extra=frozenset({"core.view_all_audit", "core.export_data"}),
+        view=ALL,
+        extra=frozenset({"core.view_all_audit", "core.export_data"}),
     ),
 )
 BUILTIN_BY_CODE = {spec.code: spec for spec in BUILTIN_ROLES}
@@ -83,9 +93,7 @@ BUILTIN_BY_CODE = {spec.code: spec for spec in BUILTIN_ROLES}
 
 def managed_app_labels() -> list[str]:
     """Labels of Trastienda's own apps: the ones roles are made of."""
-    return sorted(
-        cfg.label for cfg in apps.get_app_configs() if cfg.name.startswith("trastienda.")
-    )
+    return sorted(cfg.label for cfg in apps.get_app_configs() if cfg.name.startswith("trastienda."))
 
 
 def _app_set(value: frozenset[str] | str, *, business_only: bool) -> set[str]:
@@ -104,8 +112,9 @@ def spec_permissions(spec: RoleSpec) -> list[Permission]:
     view = _app_set(spec.view, business_only=spec.code != "auditor")
     wanted: set[tuple[str, str]] = set()
     perms = list(
-        Permission.objects.filter(content_type__app_label__in=full | write | view | {"core"})
-        .select_related("content_type")
+        Permission.objects.filter(
+            content_type__app_label__in=full | write | view | {"core"}
+        ).select_related("content_type")
     )
     for perm in perms:
         app, codename = perm.content_type.app_label, perm.codename

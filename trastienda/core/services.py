@@ -70,8 +70,16 @@ def company_create(
 
 def company_update(*, company: Company, **fields: Any) -> Company:
     """Change a company's settings (not its code). Raises ValidationError naming the field."""
-    allowed = {"legal_name", "country", "tax_id", "base_currency", "fiscal_year_start_month",
-               "language", "logo", "is_active"}
+    allowed = {
+        "legal_name",
+        "country",
+        "tax_id",
+        "base_currency",
+        "fiscal_year_start_month",
+        "language",
+        "logo",
+        "is_active",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
@@ -137,8 +145,14 @@ def membership_set(*, company: Company, user: Any, role_code: str) -> Membership
     role = Role.objects.filter(company=company, code=role_code).first()
     if role is None:
         known = ", ".join(sorted(BUILTIN_BY_CODE))
-        raise ValidationError({"role": [_("Unknown role %(code)s (built-in: %(known)s).")
-                                        % {"code": role_code, "known": known}]})
+        raise ValidationError(
+            {
+                "role": [
+                    _("Unknown role %(code)s (built-in: %(known)s).")
+                    % {"code": role_code, "known": known}
+                ]
+            }
+        )
     with transaction.atomic():
         membership, _created = Membership.objects.update_or_create(
             company=company, user=user, defaults={"role": role, "is_active": True}
@@ -190,13 +204,16 @@ def object_delete(*, instance: Any) -> None:
             instance.delete()
     except (ProtectedError, RestrictedError) as exc:
         raise ValidationError(
-            _("%(obj)s is still used by other records and cannot be deleted.")
-            % {"obj": instance}
+            _("%(obj)s is still used by other records and cannot be deleted.") % {"obj": instance}
         ) from exc
 
 
 def role_update(
-    *, instance: Role, name: str, description: str = "", permissions: Any = (),
+    *,
+    instance: Role,
+    name: str,
+    description: str = "",
+    permissions: Any = (),
     requires_two_factor: bool = False,
 ) -> Role:
     """Edit a role; a built-in role edited here is marked customised (module installs leave it)."""
@@ -214,7 +231,12 @@ def role_update(
 
 
 def role_create(
-    *, company: Company, code: str, name: str, description: str = "", permissions: Any = (),
+    *,
+    company: Company,
+    code: str,
+    name: str,
+    description: str = "",
+    permissions: Any = (),
     requires_two_factor: bool = False,
 ) -> Role:
     """Add a company-specific role."""
@@ -226,8 +248,13 @@ def role_create(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        role = Role(company=company, code=code, name=name.strip(), description=description,
-                    requires_two_factor=requires_two_factor)
+        role = Role(
+            company=company,
+            code=code,
+            name=name.strip(),
+            description=description,
+            requires_two_factor=requires_two_factor,
+        )
         role.full_clean()
         role.save()
         role.permissions.set(list(permissions))
@@ -244,8 +271,14 @@ def role_delete(*, instance: Role) -> None:
 
 
 def member_add(
-    *, company: Company, username: str, email: str, first_name: str = "", last_name: str = "",
-    role: Role, is_active: bool = True,
+    *,
+    company: Company,
+    username: str,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    role: Role,
+    is_active: bool = True,
 ) -> Membership:
     """Add a person to the company: an existing user by username, or a new user by e-mail.
 
@@ -257,8 +290,13 @@ def member_add(
     user = user_model.objects.filter(username__iexact=(username or "").strip()).first()
     with transaction.atomic():
         if user is None:
-            user = user_create(username=username, password=None, email=email,
-                               first_name=first_name, last_name=last_name)
+            user = user_create(
+                username=username,
+                password=None,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+            )
         elif Membership.objects.filter(company=company, user=user).exists():
             raise ValidationError({"username": [_("This user is already a member.")]})
         membership = membership_set(company=company, user=user, role_code=role.code)
@@ -278,10 +316,12 @@ def member_update(*, instance: Membership, role: Role, is_active: bool = True) -
             company=membership.company, role__code="administrator", is_active=True
         ).exclude(pk=membership.pk)
         losing_admin = membership.role.code == "administrator" and (
-            role.code != "administrator" or not is_active)
+            role.code != "administrator" or not is_active
+        )
         if losing_admin and not admins.exists():
-            raise ValidationError({"role": [_("The company needs at least one active "
-                                              "administrator.")]})
+            raise ValidationError(
+                {"role": [_("The company needs at least one active administrator.")]}
+            )
         membership.role = role
         membership.is_active = is_active
         membership.save()
@@ -289,9 +329,14 @@ def member_update(*, instance: Membership, role: Role, is_active: bool = True) -
 
 
 def member_remove(*, instance: Membership) -> None:
-    if instance.role.code == "administrator" and not Membership.objects.filter(
-        company=instance.company, role__code="administrator", is_active=True
-    ).exclude(pk=instance.pk).exists():
+    if (
+        instance.role.code == "administrator"
+        and not Membership.objects.filter(
+            company=instance.company, role__code="administrator", is_active=True
+        )
+        .exclude(pk=instance.pk)
+        .exists()
+    ):
         raise ValidationError(_("The company needs at least one active administrator."))
     with transaction.atomic():
         instance.delete()

@@ -11,9 +11,12 @@ from django.utils.translation import gettext_lazy as _
 class BaseTable(tables.Table):
     """Adds the bulk-selection checkbox; ``Meta.default_columns`` are shown until a user chooses."""
 
-    pk = tables.CheckBoxColumn(accessor="pk", orderable=False, exclude_from_export=True,
-                               attrs={"th__input": {"data-select-all": "1",
-                                                    "aria-label": _("Select all")}})
+    pk = tables.CheckBoxColumn(
+        accessor="pk",
+        orderable=False,
+        exclude_from_export=True,
+        attrs={"th__input": {"data-select-all": "1", "aria-label": _("Select all")}},
+    )
 
     class Meta:
         template_name = "generic/table.html"

@@ -95,7 +95,7 @@ class TenancyMiddleware:
         if request.session.get(SESSION_KEY) != company.code:
             request.session[SESSION_KEY] = company.code
         ctx = context.current()
-        context.set_current(context.ActorContext(
-            user=ctx.user, ip=ctx.ip, company=company, source=ctx.source
-        ))
+        context.set_current(
+            context.ActorContext(user=ctx.user, ip=ctx.ip, company=company, source=ctx.source)
+        )
         return None

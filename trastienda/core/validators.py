@@ -10,10 +10,12 @@ from stdnum.eu import vat as eu_vat
 from stdnum.it import codicefiscale as it_cf
 from stdnum.it import iva as it_iva
 
-EU_COUNTRIES = {
+# fmt: off
+EU_COUNTRIES = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "GR", "HR", "HU",
     "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI",
-}
+})
+# fmt: on
 
 
 def normalise_tax_id(country: str, value: str) -> str:
@@ -41,6 +43,6 @@ def normalise_tax_id(country: str, value: str) -> str:
         raise ValidationError(
             _("%(value)s is not a valid tax id for %(country)s: %(reason)s"),
             code="invalid",
-            params={"value": value, "country": country, "reason": exc.message},
+            params={"value": value, "country": country, "reason": str(exc)},
         ) from exc
     return value

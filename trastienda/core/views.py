@@ -21,8 +21,9 @@ from trastienda.core.tenancy import default_company
 
 def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
     target = request.POST.get("next") or request.GET.get("next") or fallback
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return fallback
 
@@ -48,9 +49,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for i, w in enumerate(dashboard_widgets(request))
     ]
     recent_jobs = request.company.jobs.filter(user=request.user)[:5]  # type: ignore[attr-defined]
-    return render(request, "core/dashboard.html", {
-        "widgets": widgets, "recent_jobs": recent_jobs,
-        "breadcrumbs": [{"label": _("Dashboard")}]})
+    return render(
+        request,
+        "core/dashboard.html",
+        {
+            "widgets": widgets,
+            "recent_jobs": recent_jobs,
+            "breadcrumbs": [{"label": _("Dashboard")}],
+        },
+    )
 
 
 @require_POST
@@ -65,8 +72,13 @@ def set_language(request: HttpRequest) -> HttpResponse:
     translation.activate(code)
     from django.conf import settings
 
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, samesite="Lax",
-                        secure=request.is_secure(), max_age=365 * 24 * 3600)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        samesite="Lax",
+        secure=request.is_secure(),
+        max_age=365 * 24 * 3600,
+    )
     return response
 
 
@@ -74,15 +86,19 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @require_GET
 def notifications(request: HttpRequest) -> HttpResponse:
     items = request.user.notifications.select_related("company")[:100]  # type: ignore[union-attr]
-    return render(request, "core/notifications.html", {
-        "items": items, "breadcrumbs": [{"label": _("Notifications")}]})
+    return render(
+        request,
+        "core/notifications.html",
+        {"items": items, "breadcrumbs": [{"label": _("Notifications")}]},
+    )
 
 
 @login_required
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
     request.user.notifications.filter(read_at__isnull=True).update(  # type: ignore[union-attr]
-        read_at=timezone.now())
+        read_at=timezone.now()
+    )
     return HttpResponseRedirect(reverse("core:notifications"))
 
 
@@ -122,20 +138,28 @@ def search(request: HttpRequest) -> HttpResponse:
         for views in REGISTRY.values():
             if not has_perm(request, model_perm(views.model, "view")):
                 continue
-            filterset = views.filterset({"q": query}, queryset=views.get_queryset(request),
-                                        request=request)
+            filterset = views.filterset(
+                {"q": query}, queryset=views.get_queryset(request), request=request
+            )
             if not filterset.search_fields:
                 continue
             hits = list(filterset.qs[:10])
             if hits:
-                groups.append({
-                    "label": views.model._meta.verbose_name_plural,
-                    "list_url": company_url(request, views.url_name("list")) + "?q=" + query,
-                    "hits": [(str(o), company_url(request, views.url_name("detail"), pk=o.pk))
-                             for o in hits],
-                })
-    return render(request, "core/search.html", {
-        "query": query, "groups": groups, "breadcrumbs": [{"label": _("Search")}]})
+                groups.append(
+                    {
+                        "label": views.model._meta.verbose_name_plural,
+                        "list_url": company_url(request, views.url_name("list")) + "?q=" + query,
+                        "hits": [
+                            (str(o), company_url(request, views.url_name("detail"), pk=o.pk))
+                            for o in hits
+                        ],
+                    }
+                )
+    return render(
+        request,
+        "core/search.html",
+        {"query": query, "groups": groups, "breadcrumbs": [{"label": _("Search")}]},
+    )
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

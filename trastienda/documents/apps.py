@@ -17,11 +17,18 @@ class DocumentsConfig(AppConfig):
     menu = Menu(
         label=_("Documents"),
         icon="bi-folder2-open",
-        items=(MenuItem(_("Archive"), "documents:document_list", "documents.view_document",
-                        "bi-archive"),),
+        items=(
+            MenuItem(
+                _("Archive"), "documents:document_list", "documents.view_document", "bi-archive"
+            ),
+        ),
         order=800,
     )
     widgets = (
-        Widget("documents/widget.html", "documents.view_document",
-               lambda request: _summary(request), order=800),
+        Widget(
+            "documents/widget.html",
+            "documents.view_document",
+            lambda request: _summary(request),
+            order=800,
+        ),
     )

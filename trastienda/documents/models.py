@@ -47,5 +47,6 @@ class Document(CompanyOwned):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("documents:document_detail",
-                       kwargs={"company": self.company.code, "pk": self.pk})
+        return reverse(
+            "documents:document_detail", kwargs={"company": self.company.code, "pk": self.pk}
+        )

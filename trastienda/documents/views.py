@@ -19,8 +19,16 @@ class DocumentViews(ObjectViews):
     filterset = DocumentFilterSet
     form = DocumentForm
     select_related = ("company",)
-    detail_fields = ("title", "kind", "reference", "document_date", "retain_until", "notes",
-                     "created_at", "updated_at")
+    detail_fields = (
+        "title",
+        "kind",
+        "reference",
+        "document_date",
+        "retain_until",
+        "notes",
+        "created_at",
+        "updated_at",
+    )
     detail_template = "documents/detail_extra.html"
     create_service = services.document_create
     update_service = services.document_update
@@ -37,5 +45,8 @@ class DocumentDownloadView(CompanyView):
         document = self.get_object()
         if not document.file:
             raise Http404
-        return FileResponse(document.file.open("rb"), as_attachment=True,
-                            filename=document.original_name or document.file.name)
+        return FileResponse(
+            document.file.open("rb"),
+            as_attachment=True,
+            filename=document.original_name or document.file.name,
+        )

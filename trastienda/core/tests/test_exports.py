@@ -36,4 +36,4 @@ def test_xlsx_cells() -> None:
     sheet = load_workbook(io.BytesIO(data)).active
     assert sheet.title == "Docs"
     assert sheet["A2"].value == "'@SUM(1)"
-    assert sheet["B2"].value == dt.datetime(2026, 3, 1)
+    assert sheet["B2"].value == dt.datetime(2026, 3, 1)  # noqa: DTZ001 - Excel dates are naive

@@ -8,30 +8,40 @@ from trastienda.core.permissions import BUILTIN_ROLES, membership_perms
 from trastienda.core.validators import normalise_tax_id
 
 
-@pytest.mark.parametrize(("country", "raw", "expected"), [
-    ("ES", "B-12345674", "B12345674"),
-    ("ES", "es 12345678z", "12345678Z"),
-    ("ES", "X1234567L", "X1234567L"),
-    ("IT", "IT 00743110157", "00743110157"),
-    ("IT", "RSSMRA85T10A562S", "RSSMRA85T10A562S"),
-    ("FR", "40303265045", "FR40303265045"),
-    ("US", "12-3456789", "123456789"),
-])
+@pytest.mark.parametrize(
+    ("country", "raw", "expected"),
+    [
+        ("ES", "B-12345674", "B12345674"),
+        ("ES", "es 12345678z", "12345678Z"),
+        ("ES", "X1234567L", "X1234567L"),
+        ("IT", "IT 00743110157", "00743110157"),
+        ("IT", "RSSMRA85T10A562S", "RSSMRA85T10A562S"),
+        ("FR", "40303265045", "FR40303265045"),
+        ("US", "12-3456789", "123456789"),
+    ],
+)
 def test_tax_ids_are_validated_and_normalised(country, raw, expected):
     assert normalise_tax_id(country, raw) == expected
 
 
-@pytest.mark.parametrize(("country", "raw"), [
-    ("ES", "B12345678"), ("IT", "00743110158"), ("FR", "12"), ("ES", ""),
-])
+@pytest.mark.parametrize(
+    ("country", "raw"),
+    [
+        ("ES", "B12345678"),
+        ("IT", "00743110158"),
+        ("FR", "12"),
+        ("ES", ""),
+    ],
+)
 def test_invalid_tax_ids_are_refused(country, raw):
     with pytest.raises(ValidationError):
         normalise_tax_id(country, raw)
 
 
 def test_company_create_seeds_builtin_roles(db):
-    company = services.company_create(code="es01", legal_name="Ferretería S.L.",
-                                      country="ES", tax_id="B12345674")
+    company = services.company_create(
+        code="es01", legal_name="Ferretería S.L.", country="ES", tax_id="B12345674"
+    )
     assert company.code == "ES01"
     codes = set(Role.objects.filter(company=company).values_list("code", flat=True))
     assert codes == {spec.code for spec in BUILTIN_ROLES}
@@ -46,17 +56,27 @@ def test_company_create_seeds_builtin_roles(db):
 
 def test_company_create_names_every_bad_field_and_writes_nothing(db):
     with pytest.raises(ValidationError) as info:
-        services.company_create(code="a", legal_name="", country="ES", tax_id="B00000001",
-                                base_currency="EURO", fiscal_year_start_month=13)
+        services.company_create(
+            code="a",
+            legal_name="",
+            country="ES",
+            tax_id="B00000001",
+            base_currency="EURO",
+            fiscal_year_start_month=13,
+        )
     assert set(info.value.message_dict) == {
-        "code", "legal_name", "tax_id", "base_currency", "fiscal_year_start_month"}
+        "code",
+        "legal_name",
+        "tax_id",
+        "base_currency",
+        "fiscal_year_start_month",
+    }
     assert Company.objects.count() == 0 and Role.objects.count() == 0
 
 
 def test_duplicate_company_code_refused(company):
     with pytest.raises(ValidationError) as info:
-        services.company_create(code="acme", legal_name="Other", country="ES",
-                                tax_id="A58818501")
+        services.company_create(code="acme", legal_name="Other", country="ES", tax_id="A58818501")
     assert "code" in info.value.message_dict
 
 
@@ -106,8 +126,9 @@ def test_last_administrator_cannot_be_demoted(make_user, company):
 
 def test_member_add_creates_user_without_password(company):
     role = Role.objects.get(company=company, code="clerk")
-    membership = services.member_add(company=company, username="pablo", email="p@example.com",
-                                     first_name="Pablo", role=role)
+    membership = services.member_add(
+        company=company, username="pablo", email="p@example.com", first_name="Pablo", role=role
+    )
     assert membership.user.username == "pablo" and not membership.user.has_usable_password()
     with pytest.raises(ValidationError):
         services.member_add(company=company, username="pablo", email="", role=role)

@@ -58,8 +58,10 @@ def test_language_switch_saves_preference(csrf_client, accountant, company):
     page = csrf_client.get(reverse("dashboard", kwargs={"company": "ACME"}))
     token = page.cookies["csrftoken"].value
     assert csrf_client.get(reverse("core:set_language")).status_code == 405
-    response = csrf_client.post(reverse("core:set_language"), {
-        "language": "it", "next": "/c/ACME/", "csrfmiddlewaretoken": token})
+    response = csrf_client.post(
+        reverse("core:set_language"),
+        {"language": "it", "next": "/c/ACME/", "csrfmiddlewaretoken": token},
+    )
     assert response.status_code == 302 and response["Location"] == "/c/ACME/"
     accountant.profile.refresh_from_db()
     assert accountant.profile.language == "it"
@@ -67,16 +69,20 @@ def test_language_switch_saves_preference(csrf_client, accountant, company):
 
 def test_language_switch_refuses_foreign_redirect(client, accountant):
     client.force_login(accountant)
-    response = client.post(reverse("core:set_language"),
-                           {"language": "es", "next": "https://evil.example/"})
+    response = client.post(
+        reverse("core:set_language"), {"language": "es", "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
 
 
 def test_admin_pages_for_administrator_only(client, make_user, company, accountant):
     boss = make_user("lucia", company=company, role="administrator")
     client.force_login(accountant)
-    for name in ("company_admin:settings", "company_admin:role_list",
-                 "company_admin:membership_list"):
+    for name in (
+        "company_admin:settings",
+        "company_admin:role_list",
+        "company_admin:membership_list",
+    ):
         assert client.get(reverse(name, kwargs={"company": "ACME"})).status_code == 403
     client.force_login(boss)
     # Administrators must enrol in two-factor first; a verified session sees the pages.
@@ -86,8 +92,11 @@ def test_admin_pages_for_administrator_only(client, make_user, company, accounta
     session = client.session
     session["otp_device_id"] = device.persistent_id
     session.save()
-    for name in ("company_admin:settings", "company_admin:role_list",
-                 "company_admin:membership_list"):
+    for name in (
+        "company_admin:settings",
+        "company_admin:role_list",
+        "company_admin:membership_list",
+    ):
         assert client.get(reverse(name, kwargs={"company": "ACME"})).status_code == 200
 
 
@@ -100,9 +109,17 @@ def test_company_settings_refuses_invalid_tax_id(client, make_user, company):
     session = client.session
     session["otp_device_id"] = device.persistent_id
     session.save()
-    response = client.post(reverse("company_admin:settings", kwargs={"company": "ACME"}), {
-        "legal_name": "Acme", "country": "ES", "tax_id": "B00000001", "base_currency": "EUR",
-        "fiscal_year_start_month": 1, "language": "es"})
+    response = client.post(
+        reverse("company_admin:settings", kwargs={"company": "ACME"}),
+        {
+            "legal_name": "Acme",
+            "country": "ES",
+            "tax_id": "B00000001",
+            "base_currency": "EUR",
+            "fiscal_year_start_month": 1,
+            "language": "es",
+        },
+    )
     assert response.status_code == 400
     assert "tax_id" in response.context["form"].errors
     company.refresh_from_db()

@@ -22,12 +22,22 @@ def url(company, name, **kw):
 @pytest.fixture
 def docs(company):
     return [
-        services.document_create(company=company, title="Lease contract", kind="contract",
-                                 reference="=CMD|calc", document_date=date(2026, 1, 10)),
-        services.document_create(company=company, title="Privacy policy", kind="policy",
-                                 document_date=date(2026, 2, 1)),
-        services.document_create(company=company, title="Bank letter", kind="correspondence",
-                                 document_date=date(2026, 3, 5)),
+        services.document_create(
+            company=company,
+            title="Lease contract",
+            kind="contract",
+            reference="=CMD|calc",
+            document_date=date(2026, 1, 10),
+        ),
+        services.document_create(
+            company=company, title="Privacy policy", kind="policy", document_date=date(2026, 2, 1)
+        ),
+        services.document_create(
+            company=company,
+            title="Bank letter",
+            kind="correspondence",
+            document_date=date(2026, 3, 5),
+        ),
     ]
 
 
@@ -39,7 +49,9 @@ def test_list_filters_searches_and_sorts(client, accountant, company, other_comp
     body = page.content.decode()
     assert "Lease contract" in body and "other company" not in body
     page = client.get(url(company, "document_list"), {"kind": "policy"})
-    assert "Privacy policy" in page.content.decode() and "Lease contract" not in page.content.decode()
+    assert (
+        "Privacy policy" in page.content.decode() and "Lease contract" not in page.content.decode()
+    )
     page = client.get(url(company, "document_list"), {"sort": "title"})
     titles = [row.record.title for row in page.context["table"].page.object_list]
     assert titles == ["Bank letter", "Lease contract", "Privacy policy"]
@@ -70,8 +82,10 @@ def test_other_company_object_answers_404(client, accountant, other_company, com
     client.force_login(accountant)
     assert client.get(url(company, "document_detail", pk=foreign.pk)).status_code == 404
     assert client.get(url(other_company, "document_list")).status_code == 404
-    assert client.post(url(company, "document_delete", pk=foreign.pk),
-                       {"confirm": "1"}).status_code == 404
+    assert (
+        client.post(url(company, "document_delete", pk=foreign.pk), {"confirm": "1"}).status_code
+        == 404
+    )
     assert Document.objects.filter(pk=foreign.pk).exists()
 
 
@@ -80,18 +94,29 @@ def test_create_with_upload_and_edit(csrf_client, accountant, company):
     page = csrf_client.get(url(company, "document_add"))
     token = page.cookies["csrftoken"].value
     upload = SimpleUploadedFile("deed.pdf", PDF, content_type="application/pdf")
-    response = csrf_client.post(url(company, "document_add"), {
-        "csrfmiddlewaretoken": token, "title": "Deed", "kind": "legal",
-        "document_date": "2026-04-01", "file": upload,
-    })
+    response = csrf_client.post(
+        url(company, "document_add"),
+        {
+            "csrfmiddlewaretoken": token,
+            "title": "Deed",
+            "kind": "legal",
+            "document_date": "2026-04-01",
+            "file": upload,
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     document = Document.objects.get(company=company, title="Deed")
     assert document.size == len(PDF) and document.original_name == "deed.pdf"
     download = csrf_client.get(url(company, "document_download", pk=document.pk))
     assert b"".join(download.streaming_content) == PDF
-    response = csrf_client.post(url(company, "document_edit", pk=document.pk), {
-        "csrfmiddlewaretoken": token, "title": "Deed of sale", "kind": "legal",
-    })
+    response = csrf_client.post(
+        url(company, "document_edit", pk=document.pk),
+        {
+            "csrfmiddlewaretoken": token,
+            "title": "Deed of sale",
+            "kind": "legal",
+        },
+    )
     assert response.status_code == 302
     document.refresh_from_db()
     assert document.title == "Deed of sale" and document.size == len(PDF)
@@ -99,10 +124,15 @@ def test_create_with_upload_and_edit(csrf_client, accountant, company):
 
 def test_invalid_form_names_the_field_and_writes_nothing(client, accountant, company):
     client.force_login(accountant)
-    response = client.post(url(company, "document_add"), {
-        "title": "", "kind": "nonsense", "document_date": "2026-05-01",
-        "retain_until": "2026-01-01",
-    })
+    response = client.post(
+        url(company, "document_add"),
+        {
+            "title": "",
+            "kind": "nonsense",
+            "document_date": "2026-05-01",
+            "retain_until": "2026-01-01",
+        },
+    )
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert "title" in errors and "kind" in errors
@@ -112,8 +142,9 @@ def test_invalid_form_names_the_field_and_writes_nothing(client, accountant, com
 def test_wrong_file_type_refused(client, accountant, company):
     client.force_login(accountant)
     fake = SimpleUploadedFile("invoice.pdf", b"MZ\x90\x00binary", content_type="application/pdf")
-    response = client.post(url(company, "document_add"), {
-        "title": "Fake", "kind": "other", "file": fake})
+    response = client.post(
+        url(company, "document_add"), {"title": "Fake", "kind": "other", "file": fake}
+    )
     assert response.status_code == 400
     assert "file" in response.context["form"].errors
     assert Document.objects.count() == 0
@@ -148,8 +179,10 @@ def test_bulk_delete_confirms_then_deletes(client, accountant, company, docs):
 
 def test_column_choice_is_saved_per_user(client, accountant, company, docs):
     client.force_login(accountant)
-    client.post(reverse("core:table_columns"), {
-        "table": "documents.document", "columns": ["title", "size"], "next": "/"})
+    client.post(
+        reverse("core:table_columns"),
+        {"table": "documents.document", "columns": ["title", "size"], "next": "/"},
+    )
     page = client.get(url(company, "document_list"))
     visible = [c.name for c in page.context["table"].columns if c.visible]
     assert visible == ["pk", "title", "size", "download"]
@@ -160,8 +193,11 @@ def test_column_choice_is_saved_per_user(client, accountant, company, docs):
 
 def test_htmx_inline_validation_saves_nothing(client, accountant, company):
     client.force_login(accountant)
-    response = client.post(url(company, "document_add") + "?validate=1",
-                           {"title": "", "kind": "other"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        url(company, "document_add") + "?validate=1",
+        {"title": "", "kind": "other"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     assert "invalid-feedback" in response.content.decode()
     assert Document.objects.count() == 0
@@ -182,8 +218,9 @@ def test_list_query_count_is_constant(client, accountant, company, django_assert
         assert client.get(url(company, "document_list")).status_code == 200
 
 
-def test_long_export_runs_as_a_job_with_a_file(client, accountant, company, monkeypatch,
-                                              django_capture_on_commit_callbacks):
+def test_long_export_runs_as_a_job_with_a_file(
+    client, accountant, company, monkeypatch, django_capture_on_commit_callbacks
+):
     from trastienda.core import generic
     from trastienda.core.models import Job
 
@@ -193,8 +230,7 @@ def test_long_export_runs_as_a_job_with_a_file(client, accountant, company, monk
     services.document_create(company=company, title="Contract", kind="contract")
     client.force_login(accountant)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.get(url(company, "document_list"),
-                              {"kind": "policy", "export": "csv"})
+        response = client.get(url(company, "document_list"), {"kind": "policy", "export": "csv"})
     assert response.status_code == 302
     job = Job.objects.get()
     assert response["Location"].endswith(f"/jobs/{job.pk}/")

@@ -321,28 +321,42 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    # JSON only: no browsable API (its forms would be a second UI), the docs page is Swagger UI.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "trastienda.core.rest.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "trastienda.core.rest.AnonRateThrottle",
+        "trastienda.core.rest.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("TRASTIENDA_API_ANON_RATE", default="60/min"),
         "user": env.str("TRASTIENDA_API_USER_RATE", default="1200/min"),
+        "auth": env.str("TRASTIENDA_API_AUTH_RATE", default="20/min"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Trastienda API",
-    "DESCRIPTION": "REST API of the Trastienda back office. Amounts travel as decimal strings.",
+    "DESCRIPTION": (
+        "REST API of the Trastienda back office. Sign in with `POST /api/v1/auth/token/` and "
+        "send `Authorization: Token <key>`; name the company with the `X-Company` header. "
+        "Amounts travel as decimal strings. Every error has the shape of the `Error` schema."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "trastienda.core.api.schema_postprocess",
+    ],
 }
 
 # --- logging --------------------------------------------------------------------------------

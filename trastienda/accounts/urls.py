@@ -1,13 +1,33 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from trastienda.accounts import views
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"),
-         name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # (lead) interim routes so the shell renders until the accounts pages land
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path("security/", auth_views.PasswordChangeView.as_view(), name="security"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("security/", views.security, name="security"),
+    path("security/two-factor/", views.TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("security/two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
+    path(
+        "security/recovery-codes/",
+        views.recovery_codes_regenerate,
+        name="recovery_codes_regenerate",
+    ),
+    path("security/sessions/end/", views.sessions_end_others, name="sessions_end_others"),
+    path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
 ]

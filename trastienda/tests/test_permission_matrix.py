@@ -174,3 +174,61 @@ def test_non_member_and_anonymous(world: dict[str, Any]) -> None:
         assert response.status_code in (302, 405), f"anonymous GET {url} → {response.status_code}"
         if response.status_code == 302:
             assert "/accounts/login/" in response["Location"]
+
+
+def api_cases() -> list[tuple[str, str, Any, str]]:
+    """(method, path, viewset, action) of every list and create route of the REST API."""
+    from trastienda.core.api import iter_routes
+
+    get_resolver().url_patterns  # noqa: B018 - loading the URLconf registers every API module
+    cases = []
+    for prefix, viewset in iter_routes():
+        if hasattr(viewset, "list"):
+            cases.append(("GET", f"/api/v1/{prefix}/", viewset, "list"))
+        if hasattr(viewset, "create"):
+            cases.append(("POST", f"/api/v1/{prefix}/", viewset, "create"))
+    return cases
+
+
+def api_required(viewset: Any, method: str, action: str) -> list[str] | None:
+    from trastienda.core.rest import required_perms
+
+    view = viewset()
+    view.action = action
+    return required_perms(SimpleNamespace(method=method), view)
+
+
+def test_every_api_route_for_every_role(world: dict[str, Any]) -> None:
+    from rest_framework.authtoken.models import Token
+
+    company = world["company"]
+    failures = []
+    cases = api_cases()
+    assert any(path.endswith("/documents/") for _m, path, _v, _a in cases)
+    for role, (client, perms) in world["clients"].items():
+        user = client.session.get("_auth_user_id")
+        token, _created = Token.objects.get_or_create(user_id=user)
+        api = Client(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_X_COMPANY=company.code)
+        for method, path, viewset, action in cases:
+            needed = api_required(viewset, method, action) or []
+            allowed = all(p in perms for p in needed)
+            if method == "GET":
+                status = api.get(path).status_code
+                ok = status == 200 if allowed else status == 403
+            else:
+                status = api.post(path, data={}, content_type="application/json").status_code
+                ok = status in (400, 201) if allowed else status == 403
+            if not ok:
+                failures.append(f"{role:13} {method} {path} → {status} (needs {needed})")
+    outsider = Client(HTTP_X_COMPANY=company.code)
+    outsider.force_login(world["outsider"])
+    for method, path, viewset, _action in cases:
+        scoped = getattr(viewset, "company_scoped", True)  # the company list is the user's own
+        if method == "GET" and scoped and outsider.get(path).status_code != 404:
+            failures.append(f"outsider GET {path} with X-Company {company.code} is not 404")
+    anonymous = Client()
+    for method, path, _viewset, _action in cases:
+        status = anonymous.generic(method, path).status_code
+        if status != 401:
+            failures.append(f"anonymous {method} {path} → {status}")
+    assert not failures, "\n".join(failures)

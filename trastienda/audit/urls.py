@@ -1,3 +1,5 @@
+from trastienda.audit.views import AuditEntryViews
+
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = AuditEntryViews.urls()

@@ -693,7 +693,7 @@ class MembershipSerializer(serializers.Serializer[Any]):
     company = serializers.CharField(source="company.code")
     company_name = serializers.CharField(source="company.legal_name")
     role = serializers.CharField(source="role.code")
-    role_name = serializers.CharField(source="role.name")
+    role_name = serializers.CharField(source="role.display_name")
 
 
 class MeSerializer(serializers.Serializer[Any]):

@@ -17,14 +17,27 @@ class CoreConfig(AppConfig):
     name = "trastienda.core"
     label = "core"
     verbose_name = _("Platform")
+    menus = (
+        Menu(
+            label=_("Workspace"),
+            icon="bi-person-workspace",
+            items=(MenuItem(_("Jobs"), "job_list", "", "bi-hourglass-split"),),
+            order=10,
+        ),
+    )
     menu = Menu(
         label=_("Administration"),
         icon="bi-gear",
         items=(
-            MenuItem(_("Company settings"), "company_admin:settings", "core.change_company",
-                     "bi-building-gear"),
-            MenuItem(_("Members"), "company_admin:membership_list", "core.view_membership",
-                     "bi-people"),
+            MenuItem(
+                _("Company settings"),
+                "company_admin:settings",
+                "core.change_company",
+                "bi-building-gear",
+            ),
+            MenuItem(
+                _("Members"), "company_admin:membership_list", "core.view_membership", "bi-people"
+            ),
             MenuItem(_("Roles"), "company_admin:role_list", "core.view_role", "bi-person-badge"),
         ),
         order=950,
@@ -33,3 +46,4 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # After migrations add a module's permissions, built-in roles pick them up.
         post_migrate.connect(_sync_roles, dispatch_uid="trastienda_roles_sync")
+        from trastienda.core import export_jobs  # noqa: F401 - registers the "core.export" job

@@ -7,8 +7,6 @@ from typing import Any
 
 from django.http import QueryDict
 from django.urls import get_resolver
-from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from trastienda.core.exports import export_bytes
@@ -31,7 +29,9 @@ def export_list(job: Job, progress: Progress) -> JobResult:
     )
     queryset = filterset.qs if filterset.is_bound else filterset.queryset
     total = queryset.count()
-    header, rows = views.export_rows(queryset, job.params["columns"], request=None)
+    header, rows = views.export_rows(
+        queryset, job.params["columns"], request=None, order_by=request.GET.get("sort", "")
+    )
 
     def counted() -> Any:
         for done, row in enumerate(rows, start=1):
@@ -41,9 +41,7 @@ def export_list(job: Job, progress: Progress) -> JobResult:
 
     fmt = job.params["format"]
     data = export_bytes(fmt, header, counted(), title=str(views.model._meta.verbose_name_plural))
-    filename = (
-        f"{slugify(str(views.model._meta.verbose_name_plural))}-{timezone.localdate().isoformat()}.{fmt}"
-    )
+    filename = views.export_filename(fmt)
     audit(
         action="export",
         company=job.company,

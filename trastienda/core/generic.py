@@ -21,6 +21,7 @@ list, the object's audit history, forms with inline (HTMX) validation. Writes go
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -28,12 +29,13 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext as _
 from django.views import View
 from django_tables2 import RequestConfig
@@ -112,9 +114,9 @@ class CompanyView(LoginRequiredMixin, View):
             "can_delete": has_perm(self.request, model_perm(views.model, "delete")),
             "can_export": has_perm(self.request, "core.export_data"),
             "breadcrumbs": [
-                {"label": views.app_verbose_name(), "url": None},
+                {"label": capfirst(views.app_verbose_name()), "url": None},
                 {
-                    "label": meta.verbose_name_plural,
+                    "label": capfirst(meta.verbose_name_plural),
                     "url": company_url(self.request, views.url_name("list")),
                 },
             ],
@@ -196,15 +198,14 @@ class ObjectListView(CompanyView):
                 },
             )
             return HttpResponseRedirect(job_url(job))
-        header, rows = self.views.export_rows(queryset, columns, request=self.request)
+        header, rows = self.views.export_rows(
+            queryset, columns, request=self.request, order_by=self.request.GET.get("sort", "")
+        )
         rows = list(rows)
         data = export_bytes(
             fmt, header, rows, title=str(self.views.model._meta.verbose_name_plural)
         )
-        filename = (
-            f"{slugify(str(self.views.model._meta.verbose_name_plural))}-"
-            f"{timezone.localdate().isoformat()}.{fmt}"
-        )
+        filename = self.views.export_filename(fmt)
         audit(
             action="export",
             company=self.request.company,  # type: ignore[attr-defined]
@@ -432,23 +433,47 @@ class ObjectViews:
 
     @classmethod
     def export_rows(
-        cls, queryset: models.QuerySet[Any], columns: list[str], request: HttpRequest | None = None
+        cls,
+        queryset: models.QuerySet[Any],
+        columns: list[str],
+        request: HttpRequest | None = None,
+        order_by: str = "",
     ) -> tuple[list[str], Any]:
+        """Header and rows of the list as shown: chosen columns, the table's sort order."""
         table = cls.table(queryset, request=request)
-        exclude = [name for name in table.columns.names() if name not in columns]
-        values = table.as_values(exclude_columns=exclude)
-        header = [str(h) for h in next(values)]
+        if order_by:
+            table.order_by = order_by
+        names = [c for c in table.columns.names() if c in columns]
+        header = [str(table.columns[name].header) for name in names]
+        fields = {f.name: f for f in cls.model._meta.concrete_fields}
+
+        def cell(bound_row: Any, name: str) -> Any:
+            # Plain model fields export their typed value (dates stay dates, numbers numbers);
+            # choices their label; columns with their own rendering what the table shows.
+            column = table.columns[name]
+            field = fields.get(name)
+            custom = hasattr(table, f"value_{name}") or hasattr(table, f"render_{name}")
+            if field is None or custom or column.accessor != name:
+                return bound_row.get_cell_value(name)
+            value = getattr(bound_row.record, name)
+            if field.choices:
+                return getattr(bound_row.record, f"get_{name}_display")()
+            if isinstance(value, dt.datetime) and timezone.is_aware(value):
+                return timezone.localtime(value)
+            if isinstance(value, models.Model | FieldFile):
+                return str(value) if value else ""
+            return value
 
         def rows() -> Any:
-            for row in values:
-                yield [
-                    timezone.localtime(v)
-                    if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None)
-                    else v
-                    for v in row
-                ]
+            for bound_row in table.rows:
+                yield [cell(bound_row, name) for name in names]
 
         return header, rows()
+
+    @classmethod
+    def export_filename(cls, fmt: str) -> str:
+        plural = slugify(str(cls.model._meta.verbose_name_plural))
+        return f"{plural}-{timezone.localdate().isoformat()}.{fmt}"
 
     @classmethod
     def detail_values(cls, obj: Any) -> list[tuple[str, Any]]:

@@ -133,7 +133,15 @@ class Role(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.name)
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language while a built-in role keeps its built-in name."""
+        from trastienda.core.permissions import BUILTIN_BY_CODE
+
+        spec = BUILTIN_BY_CODE.get(self.code) if self.builtin and not self.customised else None
+        return str(spec.name) if spec is not None else str(self.name)
 
 
 class Membership(models.Model):

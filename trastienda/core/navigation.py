@@ -33,7 +33,12 @@ def sidebar(request: Any) -> list[dict[str, Any]]:
     if company is None:
         return []
     perms = membership_perms(getattr(request, "membership", None))
-    menus = [m for cfg in apps.get_app_configs() if (m := getattr(cfg, "menu", None))]
+    menus = [
+        menu
+        for cfg in apps.get_app_configs()
+        for menu in (*getattr(cfg, "menus", ()), getattr(cfg, "menu", None))
+        if menu is not None
+    ]
     result = []
     for menu in sorted(menus, key=lambda m: m.order):
         items = []

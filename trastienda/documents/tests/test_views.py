@@ -238,3 +238,22 @@ def test_long_export_runs_as_a_job_with_a_file(
     assert job.progress_done == 5 and job.progress_total == 5
     content = job.result_file.read().decode("utf-8-sig")
     assert content.count("Doc ") == 5 and "Contract" not in content
+
+
+def test_xlsx_export_keeps_dates_typed(client, accountant, company, docs):
+    import datetime as dt
+
+    client.force_login(accountant)
+    client.post(
+        reverse("core:table_columns"),
+        {"table": "documents.document", "columns": ["title", "kind", "document_date"], "next": "/"},
+    )
+    response = client.get(url(company, "document_list"), {"export": "xlsx", "sort": "-title"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert [c.value for c in sheet[1]] == ["Title", "Kind", "Date"]
+    assert [c.value for c in sheet[2]] == [
+        "Privacy policy",
+        "Policy or procedure",
+        dt.datetime(2026, 2, 1),  # noqa: DTZ001 - Excel dates are naive
+    ]
+    assert sheet["A4"].value == "Bank letter"

@@ -89,7 +89,7 @@ from trastienda.core import context
 from trastienda.core import services as core_services
 from trastienda.core.filters import CompanyFilterSet
 from trastienda.core.job_views import visible_jobs
-from trastienda.core.models import Company, IdempotencyKey, Job, Membership
+from trastienda.core.models import Company, IdempotencyKey, Job, Membership, Notification, Role
 from trastienda.core.net import client_ip
 from trastienda.core.permissions import has_perm, membership_perms
 from trastienda.core.rest import (
@@ -817,6 +817,138 @@ class JobViewSet(CompanyReadOnlyModelViewSet):
 
 router.register("companies", CompanyViewSet, basename="company")
 router.register("jobs", JobViewSet, basename="job")
+
+
+# --- company administration: roles and members ----------------------------------------------
+
+
+class RoleSerializer(CompanyModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+    permissions: Any = serializers.SlugRelatedField(
+        many=True, slug_field="codename", read_only=True, help_text=gettext_lazy("Codenames.")
+    )
+
+    class Meta:
+        model = Role
+        fields = [
+            "id",
+            "code",
+            "name",
+            "description",
+            "builtin",
+            "customised",
+            "requires_two_factor",
+            "permissions",
+        ]
+        read_only_fields = fields
+
+
+class RoleViewSet(CompanyReadOnlyModelViewSet):
+    """The company's roles and their permissions (edited on the administration pages)."""
+
+    model = Role
+    serializer_class = RoleSerializer
+    ordering_fields = ["code", "name"]
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):
+            return Role.objects.none()
+        return Role.objects.for_company(self.request.company).prefetch_related(  # type: ignore[attr-defined]
+            "permissions"
+        )
+
+
+class MembershipSerializer2(CompanyModelSerializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email", required=False, allow_blank=True)
+    first_name = serializers.CharField(source="user.first_name", required=False, allow_blank=True)
+    last_name = serializers.CharField(source="user.last_name", required=False, allow_blank=True)
+    role = serializers.SlugRelatedField(slug_field="code", queryset=Role.objects.all())
+
+    class Meta:
+        model = Membership
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        company = getattr(request, "company", None)
+        if company is not None:
+            self.fields["role"].queryset = Role.objects.for_company(company)  # type: ignore[attr-defined]
+        if self.instance is not None and not isinstance(self.instance, list | models.QuerySet):
+            for name in ("username", "email", "first_name", "last_name"):
+                self.fields[name].read_only = True
+
+
+def _member_add(*, company: Company, user: dict[str, Any], **data: Any) -> Membership:
+    return core_services.member_add(company=company, **user, **data)
+
+
+def _member_update(*, instance: Membership, **data: Any) -> Membership:
+    data.pop("user", None)
+    data.setdefault("role", instance.role)
+    return core_services.member_update(instance=instance, **data)
+
+
+class MembershipViewSet(CompanyModelViewSet):
+    """People of the company and their roles; adding one creates the user if needed."""
+
+    model = Membership
+    serializer_class = MembershipSerializer2
+    ordering_fields = ["created_at"]
+    create_service = _member_add
+    update_service = _member_update
+    delete_service = core_services.member_remove
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):
+            return Membership.objects.none()
+        return Membership.objects.for_company(self.request.company).select_related(  # type: ignore[attr-defined]
+            "user", "role"
+        )
+
+
+class NotificationSerializer(CompanyModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "level", "message", "url", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationViewSet(CompanyGenericViewSet, mixins.ListModelMixin):
+    """The signed-in user's notifications (of every company); ``read/`` marks them read."""
+
+    serializer_class = NotificationSerializer
+    company_required = False
+    action_perms = {"list": MEMBER, "read": MEMBER}
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        user: Any = self.request.user
+        return Notification.objects.filter(user=user)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=False, methods=["post"])
+    def read(self, request: Request) -> Response:
+        """Mark every unread notification as read."""
+        self.get_queryset().filter(read_at__isnull=True).update(read_at=timezone.now())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+router.register("roles", RoleViewSet, basename="role")
+router.register("members", MembershipViewSet, basename="membership")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 
 # --- schema and documentation pages ---------------------------------------------------------

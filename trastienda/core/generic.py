@@ -121,6 +121,8 @@ class CompanyView(LoginRequiredMixin, View):
                 },
             ],
         }
+        if str(ctx["breadcrumbs"][0]["label"]) == str(ctx["breadcrumbs"][1]["label"]):
+            del ctx["breadcrumbs"][0]  # "Documents / Documents" says it once
         ctx.update(extra)
         return ctx
 
@@ -232,7 +234,10 @@ class ObjectDetailView(CompanyView):
         except ImportError:  # pragma: no cover
             history_for = None  # type: ignore[assignment]
         if history_for is not None:
-            history = list(history_for(obj)[:50])
+            history = [
+                {"entry": entry, "changes": self.views.readable_changes(entry.changes)}
+                for entry in history_for(obj)[:50]
+            ]
         ctx = self.base_context(
             object=obj,
             fields=self.views.detail_values(obj),
@@ -469,6 +474,16 @@ class ObjectViews:
                 yield [cell(bound_row, name) for name in names]
 
         return header, rows()
+
+    @classmethod
+    def readable_changes(cls, changes: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
+        """(field label, before, after) of an audit entry, without the company link."""
+        labels = {f.name: capfirst(str(f.verbose_name)) for f in cls.model._meta.fields}
+        return [
+            (labels.get(name, name), before, after)
+            for name, (before, after) in (changes or {}).items()
+            if name != "company"
+        ]
 
     @classmethod
     def export_filename(cls, fmt: str) -> str:

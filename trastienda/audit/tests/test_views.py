@@ -159,7 +159,7 @@ def test_detail_shows_field_changes_and_the_objects_history(
     assert response.status_code == 200
     html = response.content.decode()
     assert "<code>title</code></td><td>Lease</td><td>Lease 2025</td>" in html
-    assert [e.seq for e in response.context["history"]] == [
+    assert [e["entry"].seq for e in response.context["history"]] == [
         e.seq
         for e in reversed(
             entries(object_type="documents.document", object_id=str(docs["lease"].pk))

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from trastienda.core import services as core_services
 
 PASSWORD = "Correct-Horse-Battery-9"  # noqa: S105
 _seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_language_leak() -> Iterator[None]:
+    """A request activates a language in this thread and leaves it active: reset it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

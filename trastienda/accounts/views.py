@@ -27,6 +27,7 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -158,9 +159,12 @@ class TwoFactorVerifyView(TemplateView):
             left = services.recovery_codes_left(user)
             messages.warning(
                 request,
-                _(
+                ngettext(
+                    "You used a recovery code; %(left)d is left. "
+                    "Make new ones on your security page.",
                     "You used a recovery code; %(left)d are left. "
-                    "Make new ones on your security page."
+                    "Make new ones on your security page.",
+                    left,
                 )
                 % {"left": left},
             )
@@ -309,7 +313,13 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
     ended = services.sessions_end_others(
         user=request.user, keep_session_key=request.session.session_key
     )
-    messages.success(request, _("Signed out %(count)d other sessions.") % {"count": ended})
+    messages.success(
+        request,
+        ngettext(
+            "Signed out %(count)d other session.", "Signed out %(count)d other sessions.", ended
+        )
+        % {"count": ended},
+    )
     return redirect("accounts:security")
 
 

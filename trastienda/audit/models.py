@@ -22,6 +22,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from trastienda.core.models import Company
 
@@ -30,9 +31,9 @@ HEAD_PK = 1
 
 
 class AuditAction(models.TextChoices):
-    CREATE = "create", _("Create")
-    UPDATE = "update", _("Update")
-    DELETE = "delete", _("Delete")
+    CREATE = "create", pgettext_lazy("audit action", "Create")
+    UPDATE = "update", pgettext_lazy("audit action", "Update")
+    DELETE = "delete", pgettext_lazy("audit action", "Delete")
     LOGIN = "login", _("Login")
     LOGOUT = "logout", _("Logout")
     LOGIN_FAILED = "login_failed", _("Failed login")

@@ -37,6 +37,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django_tables2 import RequestConfig
 
@@ -377,7 +378,11 @@ class BulkDeleteView(CompanyView):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return HttpResponseRedirect(list_url)
-        messages.success(request, _("%(count)d records deleted.") % {"count": len(objects)})
+        messages.success(
+            request,
+            ngettext("%(count)d record deleted.", "%(count)d records deleted.", len(objects))
+            % {"count": len(objects)},
+        )
         return HttpResponseRedirect(list_url)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trastienda.accounts import services
@@ -21,7 +20,6 @@ def _accounts_settings(settings: Any) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
-    translation.activate(settings.LANGUAGE_CODE)  # LocaleMiddleware leaves the last one active
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-DATE_FORMAT = "d F Y"
+DATE_FORMAT = "j F Y"
 SHORT_DATE_FORMAT = "d/m/Y"
 DATE_INPUT_FORMATS = ["%d/%m/%Y", "%d/%m/%y", "%Y-%m-%d"]
 DECIMAL_SEPARATOR = ","

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "trastienda.audit",
     "trastienda.accounts",
     "trastienda.documents",
+    "trastienda.ledger",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

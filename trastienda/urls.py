@@ -15,6 +15,7 @@ company_patterns = [
     path("admin/", include("trastienda.core.admin_urls")),
     path("audit/", include("trastienda.audit.urls")),
     path("documents/", include("trastienda.documents.urls")),
+    path("ledger/", include("trastienda.ledger.urls")),
 ]
 
 urlpatterns = [

@@ -105,7 +105,7 @@ class CompanyView(LoginRequiredMixin, View):
     def base_context(self, **extra: Any) -> dict[str, Any]:
         views = self.views
         meta = views.model._meta
-        ctx = {
+        ctx: dict[str, Any] = {
             "views": views,
             "model_name": meta.verbose_name,
             "model_name_plural": meta.verbose_name_plural,

@@ -6,6 +6,7 @@ REST API, the CLI and the demo all call these functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,6 +20,18 @@ from trastienda.core.permissions import BUILTIN_BY_CODE, roles_sync
 from trastienda.core.validators import normalise_tax_id
 
 FORBIDDEN_USERNAMES = frozenset({"admin", "administrator", "root", "superuser", "sa", "system"})
+
+# Steps run inside company_create's transaction, after the roles: modules that need set-up per
+# company (the ledger's chart of accounts and journals) register one in AppConfig.ready(),
+# so core never imports them.
+COMPANY_SETUP_STEPS: list[Callable[[Company], None]] = []
+
+
+def company_setup_step(step: Callable[[Company], None]) -> Callable[[Company], None]:
+    """Register ``step(company)`` to run for every new company (idempotent)."""
+    if step not in COMPANY_SETUP_STEPS:
+        COMPANY_SETUP_STEPS.append(step)
+    return step
 
 
 def company_create(
@@ -65,6 +78,8 @@ def company_create(
         company.full_clean()
         company.save()
         roles_sync([company])
+        for step in COMPANY_SETUP_STEPS:
+            step(company)
     return company
 
 

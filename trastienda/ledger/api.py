@@ -1,0 +1,435 @@
+"""REST API of the ledger: ``/api/v1/ledger/...``.
+
+Amounts travel as decimal strings in major units (``"1234.56"``), never as floats; the
+services convert them to integer minor units and refuse more decimals than the currency has.
+Entries are written with their lines (``lines: [{account: "572", debit: "100.00"}, ...]``);
+``POST .../entries/{id}/post/`` posts a draft, ``.../reverse/`` reverses a posted entry
+(``ledger.post_journalentry``). Currencies are read-only reference data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from trastienda.core.api import (
+    CompanyModelSerializer,
+    CompanyModelViewSet,
+    CompanyReadOnlyModelViewSet,
+    router,
+)
+from trastienda.core.money import Money
+from trastienda.core.permissions import has_perm
+from trastienda.ledger import filters, services
+from trastienda.ledger.models import (
+    Account,
+    CostCentre,
+    Currency,
+    ExchangeRate,
+    FiscalYear,
+    Journal,
+    JournalEntry,
+    JournalEntryLine,
+    LedgerSettings,
+    Period,
+    Project,
+)
+
+POST_PERM = "ledger.post_journalentry"
+
+
+class CurrencySerializer(CompanyModelSerializer):
+    class Meta:
+        model = Currency
+        fields = ["id", "code", "name", "exponent", "active"]
+
+
+class CurrencyViewSet(CompanyReadOnlyModelViewSet):
+    """ISO 4217 currencies with their exponents (shared by every company)."""
+
+    model = Currency
+    serializer_class = CurrencySerializer
+    filterset_class = filters.CurrencyFilterSet
+    ordering_fields = ["code", "name"]
+
+
+class ExchangeRateSerializer(CompanyModelSerializer):
+    from_currency = serializers.SlugRelatedField(slug_field="code", queryset=Currency.objects.all())
+    to_currency = serializers.SlugRelatedField(slug_field="code", queryset=Currency.objects.all())
+    rate = serializers.DecimalField(max_digits=20, decimal_places=10)
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["id", "date", "from_currency", "to_currency", "rate", "source"]
+        read_only_fields = ["source"]
+
+
+class ImportSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField()
+
+
+class ExchangeRateViewSet(CompanyModelViewSet):
+    """Exchange rates of the active company; ``import`` takes a CSV or an ECB XML file."""
+
+    model = ExchangeRate
+    serializer_class = ExchangeRateSerializer
+    filterset_class = filters.ExchangeRateFilterSet
+    ordering_fields = ["date", "from_currency", "to_currency"]
+    create_service = services.exchange_rate_create
+    update_service = services.exchange_rate_update
+    delete_service = services.exchange_rate_delete
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    action_perms = {"import_file": "add"}
+
+    @extend_schema(request=ImportSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_file(self, request: Request) -> Response:
+        """Import a CSV (date,from_currency,to_currency,rate) or ECB XML file; all or nothing."""
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise exceptions.ValidationError({"file": [_("Upload a file.")]})
+        company = request.company  # type: ignore[attr-defined]
+        content = upload.read()
+        service = (
+            services.exchange_rates_import_ecb
+            if upload.name.lower().endswith(".xml")
+            else services.exchange_rates_import_csv
+        )
+        count = self.call_service(service, company=company, content=content)
+        return Response({"imported": count})
+
+
+class AccountSerializer(CompanyModelSerializer):
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="code", queryset=Account.objects.all(), required=False, allow_null=True
+    )
+    default_currency = serializers.SlugRelatedField(
+        slug_field="code", queryset=Currency.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "code",
+            "parent",
+            "level",
+            "name",
+            "name_es",
+            "name_it",
+            "name_en",
+            "type",
+            "subtype",
+            "postable",
+            "active",
+            "reconcilable",
+            "default_currency",
+        ]
+        read_only_fields = ["level", "name"]
+
+
+class AccountViewSet(CompanyModelViewSet):
+    """The chart of accounts; ``import`` takes a CSV or XLSX file (all or nothing)."""
+
+    model = Account
+    serializer_class = AccountSerializer
+    filterset_class = filters.AccountFilterSet
+    ordering_fields = ["code", "type"]
+    select_related = ("parent",)
+    create_service = services.account_create
+    update_service = services.account_update
+    delete_service = services.account_delete
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    action_perms = {"import_file": "add"}
+
+    @extend_schema(request=ImportSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_file(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise exceptions.ValidationError({"file": [_("Upload a file.")]})
+        count = self.call_service(
+            services.chart_import,
+            company=request.company,  # type: ignore[attr-defined]
+            content=upload.read(),
+            filename=upload.name,
+        )
+        return Response({"created": count})
+
+
+class FiscalYearSerializer(CompanyModelSerializer):
+    class Meta:
+        model = FiscalYear
+        fields = ["id", "name", "start_date", "end_date", "state"]
+
+
+class FiscalYearViewSet(CompanyModelViewSet):
+    model = FiscalYear
+    serializer_class = FiscalYearSerializer
+    filterset_class = filters.FiscalYearFilterSet
+    ordering_fields = ["start_date", "name"]
+    create_service = services.fiscal_year_create
+    update_service = services.fiscal_year_update
+    delete_service = services.fiscal_year_delete
+
+
+class PeriodSerializer(CompanyModelSerializer):
+    class Meta:
+        model = Period
+        fields = ["id", "fiscal_year", "number", "start_date", "end_date", "state"]
+        read_only_fields = ["fiscal_year", "number", "start_date", "end_date"]
+
+
+class PeriodViewSet(CompanyReadOnlyModelViewSet):
+    """Monthly periods; ``state`` changes with ``POST .../{id}/close/`` and ``.../open/``."""
+
+    model = Period
+    serializer_class = PeriodSerializer
+    filterset_class = filters.PeriodFilterSet
+    ordering_fields = ["start_date"]
+    action_perms = {"close": "change", "open": "change"}
+
+    def _set(self, state: str) -> Response:
+        period = self.call_service(services.period_update, instance=self.get_object(), state=state)
+        return Response(PeriodSerializer(period, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses=PeriodSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        return self._set(Period.State.CLOSED)
+
+    @extend_schema(request=None, responses=PeriodSerializer)
+    @action(detail=True, methods=["post"])
+    def open(self, request: Request, pk: str | None = None) -> Response:
+        return self._set(Period.State.OPEN)
+
+
+class LedgerSettingsSerializer(CompanyModelSerializer):
+    class Meta:
+        model = LedgerSettings
+        fields = ["id", "hard_lock_date", "lock_date"]
+
+
+class LedgerSettingsViewSet(CompanyReadOnlyModelViewSet):
+    """Lock dates; ``PUT .../{id}/locks/`` changes them."""
+
+    model = LedgerSettings
+    queryset = LedgerSettings.objects.order_by("pk")
+    serializer_class = LedgerSettingsSerializer
+    filterset_class = filters.LedgerSettingsFilterSet
+    action_perms = {"locks": "change"}
+
+    @extend_schema(request=LedgerSettingsSerializer, responses=LedgerSettingsSerializer)
+    @action(detail=True, methods=["put"])
+    def locks(self, request: Request, pk: str | None = None) -> Response:
+        serializer = LedgerSettingsSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        row = self.call_service(
+            services.settings_update,
+            serializer,
+            instance=self.get_object(),
+            hard_lock_date=serializer.validated_data.get("hard_lock_date"),
+            lock_date=serializer.validated_data.get("lock_date"),
+        )
+        return Response(LedgerSettingsSerializer(row, context=self.get_serializer_context()).data)
+
+
+class JournalSerializer(CompanyModelSerializer):
+    class Meta:
+        model = Journal
+        fields = ["id", "code", "name", "type", "number_format", "active"]
+
+
+class JournalViewSet(CompanyModelViewSet):
+    model = Journal
+    serializer_class = JournalSerializer
+    filterset_class = filters.JournalFilterSet
+    ordering_fields = ["code", "name"]
+    create_service = services.journal_create
+    update_service = services.journal_update
+    delete_service = services.journal_delete
+
+
+class CostCentreSerializer(CompanyModelSerializer):
+    class Meta:
+        model = CostCentre
+        fields = ["id", "code", "name", "active"]
+
+
+class CostCentreViewSet(CompanyModelViewSet):
+    model = CostCentre
+    serializer_class = CostCentreSerializer
+    filterset_class = filters.CostCentreFilterSet
+    ordering_fields = ["code", "name"]
+
+
+class ProjectSerializer(CompanyModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["id", "code", "name", "active"]
+
+
+class ProjectViewSet(CompanyModelViewSet):
+    model = Project
+    serializer_class = ProjectSerializer
+    filterset_class = filters.ProjectFilterSet
+    ordering_fields = ["code", "name"]
+
+
+class LineSerializer(serializers.Serializer[Any]):
+    """A line: amounts as decimal strings in major units; account, cost centre and project by
+    code; ``currency`` defaults to the company's, ``amount_currency`` is signed."""
+
+    account = serializers.CharField()
+    debit = serializers.CharField(required=False, allow_blank=True)
+    credit = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    partner = serializers.CharField(required=False, allow_blank=True)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    currency = serializers.CharField(required=False, allow_blank=True)
+    amount_currency = serializers.CharField(required=False, allow_blank=True)
+    cost_centre = serializers.CharField(required=False, allow_blank=True)
+    project = serializers.CharField(required=False, allow_blank=True)
+
+    def to_representation(self, line: JournalEntryLine) -> dict[str, Any]:
+        base = line.company.base_currency
+        return {
+            "line_no": line.line_no,
+            "account": line.account.code,
+            "debit": str(Money(line.debit, base).to_decimal()),
+            "credit": str(Money(line.credit, base).to_decimal()),
+            "description": line.description,
+            "partner": line.partner,
+            "due_date": line.due_date.isoformat() if line.due_date else None,
+            "currency": line.currency_id,
+            "amount_currency": str(Money(line.amount_currency, line.currency_id).to_decimal()),
+            "cost_centre": line.cost_centre.code if line.cost_centre else None,
+            "project": line.project.code if line.project else None,
+        }
+
+
+class JournalEntrySerializer(CompanyModelSerializer):
+    journal = serializers.SlugRelatedField(slug_field="code", queryset=Journal.objects.all())
+    # "draft" or "posted"; plain text so that its enum does not collide with the periods' state
+    state = serializers.CharField(read_only=True)
+    lines = LineSerializer(many=True)
+
+    class Meta:
+        model = JournalEntry
+        fields = [
+            "id",
+            "journal",
+            "date",
+            "reference",
+            "description",
+            "state",
+            "number",
+            "reversal_of",
+            "posted_at",
+            "posted_by",
+            "chain_seq",
+            "hash",
+            "hash_version",
+            "lines",
+        ]
+        read_only_fields = [
+            "state",
+            "number",
+            "reversal_of",
+            "posted_at",
+            "posted_by",
+            "chain_seq",
+            "hash",
+            "hash_version",
+        ]
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        company = getattr(request, "company", None)
+        journal = fields["journal"]
+        journal.queryset = (
+            Journal.objects.for_company(company) if company else Journal.objects.none()
+        )
+        return fields
+
+
+class ReverseSerializer(serializers.Serializer[Any]):
+    date = serializers.DateField(required=False, allow_null=True)
+
+
+class JournalEntryViewSet(CompanyModelViewSet):
+    """Journal entries with their lines. Drafts are editable; posted entries only reversible."""
+
+    model = JournalEntry
+    serializer_class = JournalEntrySerializer
+    filterset_class = filters.JournalEntryFilterSet
+    ordering_fields = ["date", "number", "id"]
+    select_related = ("journal", "company")
+    prefetch_related = ("lines__account", "lines__company", "lines__cost_centre", "lines__project")
+    create_service = services.entry_create_draft
+    update_service = services.entry_update_draft
+    delete_service = services.entry_delete_draft
+    action_perms = {"post_entry": POST_PERM, "reverse": POST_PERM}
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.validated_data["lines"] = [
+            dict(x) for x in serializer.validated_data.get("lines", [])
+        ]
+        super().perform_create(serializer)
+
+    def perform_update(self, serializer: Any) -> None:
+        if "lines" in serializer.validated_data:
+            serializer.validated_data["lines"] = [
+                dict(x) for x in serializer.validated_data["lines"]
+            ]
+        super().perform_update(serializer)
+
+    def _respond(self, entry: JournalEntry) -> Response:
+        entry = self.get_queryset().get(pk=entry.pk)
+        return Response(self.get_serializer(entry).data)
+
+    @extend_schema(request=None, responses=JournalEntrySerializer)
+    @action(detail=True, methods=["post"], url_path="post")
+    def post_entry(self, request: Request, pk: str | None = None) -> Response:
+        """Post a draft: validate, number, hash, freeze."""
+        entry = self.call_service(
+            services.entry_post,
+            instance=self.get_object(),
+            allow_before_lock=has_perm(request, "ledger.post_before_lock"),
+        )
+        return self._respond(entry)
+
+    @extend_schema(request=ReverseSerializer, responses=JournalEntrySerializer)
+    @action(detail=True, methods=["post"])
+    def reverse(self, request: Request, pk: str | None = None) -> Response:
+        data = ReverseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = self.call_service(
+            services.entry_reverse,
+            instance=self.get_object(),
+            date=data.validated_data.get("date"),
+            allow_before_lock=has_perm(request, "ledger.post_before_lock"),
+        )
+        return self._respond(entry)
+
+
+router.register("ledger/currencies", CurrencyViewSet, basename="ledger-currency")
+router.register("ledger/exchange-rates", ExchangeRateViewSet, basename="ledger-exchangerate")
+router.register("ledger/accounts", AccountViewSet, basename="ledger-account")
+router.register("ledger/fiscal-years", FiscalYearViewSet, basename="ledger-fiscalyear")
+router.register("ledger/periods", PeriodViewSet, basename="ledger-period")
+router.register("ledger/settings", LedgerSettingsViewSet, basename="ledger-settings")
+router.register("ledger/journals", JournalViewSet, basename="ledger-journal")
+router.register("ledger/cost-centres", CostCentreViewSet, basename="ledger-costcentre")
+router.register("ledger/projects", ProjectViewSet, basename="ledger-project")
+router.register("ledger/entries", JournalEntryViewSet, basename="ledger-entry")

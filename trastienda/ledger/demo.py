@@ -1,0 +1,245 @@
+"""Demo data of the ledger: fiscal year 2026, rates, analytic dimensions and a half-year of
+posted entries (capital, purchases, sales, collections, payments, bank fees, payroll) for
+both demo companies. Idempotent: entries are found again by their reference."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from trastienda.core.demo import DemoContext, demo_step
+from trastienda.ledger import services
+from trastienda.ledger.models import (
+    CostCentre,
+    ExchangeRate,
+    FiscalYear,
+    Journal,
+    JournalEntry,
+    Project,
+)
+
+ACCOUNTS = {
+    "ES": {
+        "bank": "5720",
+        "capital": "1000",
+        "purchases": "6000",
+        "suppliers": "4000",
+        "vat_in": "4720",
+        "customers": "4300",
+        "sales": "7000",
+        "vat_out": "4770",
+        "fees": "6260",
+        "wages": "6400",
+        "social": "6420",
+        "wages_due": "4650",
+        "social_due": "4760",
+    },
+    "IT": {
+        "bank": "03.04.001",
+        "capital": "05.01.001",
+        "purchases": "11.01.001",
+        "suppliers": "08.06.001",
+        "vat_in": "03.02.007",
+        "customers": "03.02.001",
+        "sales": "10.01.001",
+        "vat_out": "08.10.001",
+        "fees": "11.02.010",
+        "wages": "11.04.001",
+        "social": "11.04.002",
+        "wages_due": "08.12.001",
+        "social_due": "08.11.001",
+    },
+}
+VAT = {"ES": Decimal("0.21"), "IT": Decimal("0.22")}
+SUPPLIERS = {"ES": "Aceros del Ebro S.A.", "IT": "Acciaierie del Nord S.p.A."}
+CUSTOMERS = {
+    "ES": ("Bricolajes Pérez S.L.", "Construcciones Aragón S.A.", "Reformas Levante S.L."),
+    "IT": ("Edilizia Brambilla S.r.l.", "Bricocenter Milano S.p.A.", "Costruzioni Verdi S.r.l."),
+}
+RATES = (
+    (dt.date(2026, 1, 2), "USD", "1.0350"),
+    (dt.date(2026, 1, 2), "GBP", "0.8297"),
+    (dt.date(2026, 1, 2), "CHF", "0.9401"),
+    (dt.date(2026, 1, 5), "USD", "1.0321"),
+    (dt.date(2026, 1, 5), "GBP", "0.83015"),
+)
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, Any]]]]:
+    """(reference, journal code, date, description, lines) of the demo half-year."""
+    a, vat = ACCOUNTS[country], VAT[country]
+    rows: list[tuple[str, str, dt.date, str, list[dict[str, Any]]]] = [
+        (
+            "DEMO-2026-CAP",
+            "GEN",
+            dt.date(2026, 1, 2),
+            "Capital contribution by the partners",
+            [
+                {"account": a["bank"], "debit": "60000.00"},
+                {"account": a["capital"], "credit": "60000.00"},
+            ],
+        )
+    ]
+    supplier = SUPPLIERS[country]
+    for month in range(1, 7):
+        customer = CUSTOMERS[country][month % 3]
+        cost = Decimal(8000 + 350 * month)
+        revenue = Decimal(12500 + 900 * month)
+        cost_vat, revenue_vat = (
+            (cost * vat).quantize(Decimal("0.01")),
+            (revenue * vat).quantize(Decimal("0.01")),
+        )
+        tag = f"{month:02d}"
+        rows += [
+            (
+                f"DEMO-2026-PUR-{tag}",
+                "PUR",
+                dt.date(2026, month, 5),
+                f"Purchase of goods from {supplier}",
+                [
+                    {"account": a["purchases"], "debit": _money(cost), "cost_centre": "STORE"},
+                    {"account": a["vat_in"], "debit": _money(cost_vat)},
+                    {
+                        "account": a["suppliers"],
+                        "credit": _money(cost + cost_vat),
+                        "partner": supplier,
+                        "due_date": dt.date(2026, month, 28),
+                    },
+                ],
+            ),
+            (
+                f"DEMO-2026-SAL-{tag}",
+                "SAL",
+                dt.date(2026, month, 12),
+                f"Sale to {customer}",
+                [
+                    {
+                        "account": a["customers"],
+                        "debit": _money(revenue + revenue_vat),
+                        "partner": customer,
+                        "due_date": dt.date(2026, month, 27),
+                    },
+                    {"account": a["sales"], "credit": _money(revenue), "project": "WEB"},
+                    {"account": a["vat_out"], "credit": _money(revenue_vat)},
+                ],
+            ),
+            (
+                f"DEMO-2026-COL-{tag}",
+                "BNK",
+                dt.date(2026, month, 27),
+                f"Collection from {customer}",
+                [
+                    {"account": a["bank"], "debit": _money(revenue + revenue_vat)},
+                    {
+                        "account": a["customers"],
+                        "credit": _money(revenue + revenue_vat),
+                        "partner": customer,
+                    },
+                ],
+            ),
+            (
+                f"DEMO-2026-PAY-{tag}",
+                "BNK",
+                dt.date(2026, month, 28),
+                f"Payment to {supplier}",
+                [
+                    {
+                        "account": a["suppliers"],
+                        "debit": _money(cost + cost_vat),
+                        "partner": supplier,
+                    },
+                    {"account": a["bank"], "credit": _money(cost + cost_vat)},
+                ],
+            ),
+            (
+                f"DEMO-2026-FEE-{tag}",
+                "BNK",
+                dt.date(2026, month, 28),
+                "Bank account maintenance fee",
+                [
+                    {"account": a["fees"], "debit": "15.00", "cost_centre": "ADMIN"},
+                    {"account": a["bank"], "credit": "15.00"},
+                ],
+            ),
+            (
+                f"DEMO-2026-NOM-{tag}",
+                "PAY",
+                dt.date(2026, month, 28),
+                "Payroll of the month",
+                [
+                    {"account": a["wages"], "debit": "4200.00", "cost_centre": "ADMIN"},
+                    {"account": a["social"], "debit": "1340.00", "cost_centre": "ADMIN"},
+                    {"account": a["wages_due"], "credit": "4200.00"},
+                    {"account": a["social_due"], "credit": "1340.00"},
+                ],
+            ),
+        ]
+    return rows
+
+
+@demo_step(order=110)
+def ledger(ctx: DemoContext) -> None:
+    """Fiscal year 2026, rates, cost centres, projects and posted entries for each company."""
+    for company in ctx.companies.values():
+        country = "IT" if company.country == "IT" else "ES"
+        services.company_ledger_setup(company)  # for companies made before the ledger
+        if not FiscalYear.objects.for_company(company).filter(name="2026").exists():
+            services.fiscal_year_create(
+                company=company,
+                name="2026",
+                start_date=dt.date(2026, 1, 1),
+                end_date=dt.date(2026, 12, 31),
+            )
+        for code, name in (("STORE", "Store"), ("ADMIN", "Administration")):
+            CostCentre.objects.get_or_create(company=company, code=code, defaults={"name": name})
+        Project.objects.get_or_create(company=company, code="WEB", defaults={"name": "Online shop"})
+        for date, currency, rate in RATES:
+            if (
+                not ExchangeRate.objects.for_company(company)
+                .filter(date=date, to_currency=currency)
+                .exists()
+            ):
+                services.exchange_rate_create(
+                    company=company,
+                    date=date,
+                    from_currency="EUR",
+                    to_currency=currency,
+                    rate=rate,
+                    source=ExchangeRate.Source.ECB,
+                )
+        journals = {j.code: j for j in Journal.objects.for_company(company)}
+        created = 0
+        for reference, journal_code, date, description, lines in _entries(country):
+            if JournalEntry.objects.for_company(company).filter(reference=reference).exists():
+                continue
+            entry = services.entry_create_draft(
+                company=company,
+                journal=journals[journal_code],
+                date=date,
+                reference=reference,
+                description=description,
+                lines=lines,
+            )
+            services.entry_post(instance=entry, allow_before_lock=True)
+            created += 1
+        reference = "DEMO-2026-DRAFT"
+        if not JournalEntry.objects.for_company(company).filter(reference=reference).exists():
+            a = ACCOUNTS[country]
+            services.entry_create_draft(
+                company=company,
+                journal=journals["GEN"],
+                date=dt.date(2026, 7, 1),
+                reference=reference,
+                description="Accrual of July rent (to review)",
+                lines=[
+                    {"account": a["fees"], "debit": "1500.00"},
+                    {"account": a["bank"], "credit": "1500.00"},
+                ],
+            )
+        if created:
+            ctx.log(f"  ledger {company.code}: {created} posted entries")

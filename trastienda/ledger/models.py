@@ -1,0 +1,530 @@
+"""Models of the general ledger. Writers are the services in :mod:`trastienda.ledger.services`.
+
+Invariants
+- Amounts are integers in minor units: ``debit``/``credit`` in the company's currency,
+  ``amount_currency`` (signed: positive on the debit side) in the line's currency.
+- A posted entry balances, carries its journal's next number for its fiscal year and its
+  place in the company's hash chain (``chain_seq``, ``prev_hash``, ``hash``,
+  ``hash_version``). Posted entries and their lines are never updated or deleted: the
+  services refuse and database triggers refuse (see ``migrations/0002_triggers.py``).
+- Currencies are reference data shared by every company (read-only in the UI and API);
+  exchange rates belong to a company (its bank's or the ECB's, as it chooses).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from trastienda.core.models import Company, CompanyOwned, CompanyScopedQuerySet
+
+HASH_LENGTH = 64
+
+
+class CurrencyQuerySet(models.QuerySet["Currency"]):
+    def for_company(self, company: Company) -> CurrencyQuerySet:
+        """Currencies are shared reference data: every company sees all of them."""
+        return self.all()
+
+
+class Currency(models.Model):
+    """An ISO 4217 currency and its exponent (digits after the decimal point)."""
+
+    code = models.CharField(_("code"), max_length=3, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    exponent = models.PositiveSmallIntegerField(_("exponent"))
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = CurrencyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("currency")
+        verbose_name_plural = _("currencies")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def get_absolute_url(self, company: Company | None = None) -> str:
+        code = company.code if company is not None else ""
+        return reverse("ledger:currency_detail", kwargs={"company": code, "pk": self.pk})
+
+
+class ExchangeRate(CompanyOwned):
+    """``1 from_currency = rate to_currency`` on ``date``, as the company records it.
+
+    The rate is a ``DecimalField`` (20 digits, 10 places) on both databases: rates are not
+    money. The service limits a rate to 15 significant digits so that it round-trips exactly
+    through SQLite's NUMERIC storage as well.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Entered")
+        CSV = "csv", _("CSV import")
+        ECB = "ecb", _("ECB reference rates")
+
+    date = models.DateField(_("date"))
+    from_currency = models.ForeignKey(
+        Currency,
+        to_field="code",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("from currency"),
+    )
+    to_currency = models.ForeignKey(
+        Currency,
+        to_field="code",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("to currency"),
+    )
+    rate = models.DecimalField(_("rate"), max_digits=20, decimal_places=10)
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.MANUAL
+    )
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["-date", "from_currency", "to_currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "date", "from_currency", "to_currency"],
+                name="ledger_rate_unique_per_day",
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="ledger_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.date} 1 {self.from_currency_id} = {self.rate.normalize()} {self.to_currency_id}"
+        )
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", _("Asset")
+    LIABILITY = "liability", _("Liability")
+    EQUITY = "equity", _("Equity")
+    INCOME = "income", _("Income")
+    EXPENSE = "expense", _("Expense")
+
+
+class AccountSubtype(models.TextChoices):
+    NONE = "", _("None")
+    RECEIVABLE = "receivable", _("Receivable")
+    PAYABLE = "payable", _("Payable")
+    BANK = "bank", _("Bank")
+    CASH = "cash", _("Cash")
+    TAX = "tax", _("Tax")
+    INVENTORY = "inventory", _("Inventory")
+    FIXED_ASSET = "fixed_asset", _("Fixed asset")
+    DEPRECIATION = "depreciation", _("Depreciation")
+    RETAINED_EARNINGS = "retained_earnings", _("Retained earnings")
+    RESULT = "result", _("Result of the year")
+    OTHER = "other", _("Other")
+
+
+PARTNER_SUBTYPES = frozenset({AccountSubtype.RECEIVABLE, AccountSubtype.PAYABLE})
+
+
+class Account(CompanyOwned):
+    """An account of the company's chart: a group (not postable) or a postable account."""
+
+    code = models.CharField(_("code"), max_length=20)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    level = models.PositiveSmallIntegerField(_("level"), default=0, editable=False)
+    name_es = models.CharField(_("name (Spanish)"), max_length=200, blank=True)
+    name_it = models.CharField(_("name (Italian)"), max_length=200, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    type = models.CharField(_("type"), max_length=10, choices=AccountType.choices)
+    subtype = models.CharField(
+        _("subtype"), max_length=20, choices=AccountSubtype.choices, blank=True, default=""
+    )
+    postable = models.BooleanField(_("postable"), default=True)
+    active = models.BooleanField(_("active"), default=True)
+    reconcilable = models.BooleanField(_("reconcilable"), default=False)
+    default_currency = models.ForeignKey(
+        Currency,
+        to_field="code",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("default currency"),
+    )
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="ledger_account_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def name(self) -> str:
+        """The name in the active language, falling back to the others."""
+        language = (get_language() or "en")[:2]
+        names = {"es": self.name_es, "it": self.name_it, "en": self.name_en}
+        return names.get(language) or self.name_en or self.name_es or self.name_it
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "ledger:account_detail", kwargs={"company": self.company.code, "pk": self.pk}
+        )
+
+
+class LedgerSettings(CompanyOwned):
+    """Lock dates of a company's books.
+
+    ``hard_lock_date``: nobody posts on or before it. ``lock_date`` (on or after the hard
+    one): only holders of ``ledger.post_before_lock`` (chief accountants) post on or before it.
+    """
+
+    hard_lock_date = models.DateField(_("lock date for everyone"), null=True, blank=True)
+    lock_date = models.DateField(
+        _("lock date for all but chief accountants"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("ledger settings")
+        verbose_name_plural = _("ledger settings")
+        permissions = [("post_before_lock", _("Can post before the lock date"))]
+        constraints = [
+            models.UniqueConstraint(fields=["company"], name="ledger_settings_one_per_company"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Ledger settings"))
+
+
+class FiscalYear(CompanyOwned):
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("state", "Open")
+        CLOSED = "closed", pgettext_lazy("state", "Closed")
+
+    name = models.CharField(_("name"), max_length=20)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+
+    class Meta:
+        verbose_name = _("fiscal year")
+        verbose_name_plural = _("fiscal years")
+        ordering = ["-start_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "name"], name="ledger_fy_name_unique"),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gt=models.F("start_date")), name="ledger_fy_dates"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Period(CompanyOwned):
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("state", "Open")
+        CLOSED = "closed", pgettext_lazy("state", "Closed")
+
+    fiscal_year = models.ForeignKey(
+        FiscalYear, on_delete=models.CASCADE, related_name="periods", verbose_name=_("fiscal year")
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+
+    class Meta:
+        verbose_name = _("period")
+        verbose_name_plural = _("periods")
+        ordering = ["start_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "number"], name="ledger_period_number_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year.name}/{self.number:02d}"
+
+
+class Journal(CompanyOwned):
+    class Type(models.TextChoices):
+        GENERAL = "general", _("General")
+        SALES = "sales", _("Sales")
+        PURCHASES = "purchases", _("Purchases")
+        BANK = "bank", _("Bank")
+        CASH = "cash", _("Cash")
+        PAYROLL = "payroll", _("Payroll")
+
+    code = models.CharField(_("code"), max_length=10)
+    name = models.CharField(_("name"), max_length=100)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.GENERAL)
+    number_format = models.CharField(
+        _("number format"),
+        max_length=60,
+        default="{code}/{year}/{number:06d}",
+        help_text=_("Placeholders: {code}, {year}, {number}; e.g. GEN/{year}/{number:06d}."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("journal")
+        verbose_name_plural = _("journals")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="ledger_journal_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class JournalSequence(models.Model):
+    """The last number given in a journal for a fiscal year. Locked and bumped by posting."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="+")
+    fiscal_year = models.ForeignKey(FiscalYear, on_delete=models.PROTECT, related_name="+")
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journal", "fiscal_year"], name="ledger_sequence_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journal_id}/{self.fiscal_year_id}: {self.last_number}"
+
+
+class ChainHead(models.Model):
+    """The end of a company's chain of posted entries; its row lock serialises posting."""
+
+    company = models.OneToOneField(Company, on_delete=models.PROTECT, related_name="+")
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=HASH_LENGTH, default="0" * HASH_LENGTH)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.company_id}: {self.seq}"
+
+
+class CostCentre(CompanyOwned):
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("cost centre")
+        verbose_name_plural = _("cost centres")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="ledger_cc_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Project(CompanyOwned):
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="ledger_project_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class JournalEntry(CompanyOwned):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        POSTED = "posted", _("Posted")
+
+    journal = models.ForeignKey(
+        Journal, on_delete=models.PROTECT, related_name="entries", verbose_name=_("journal")
+    )
+    date = models.DateField(_("date"))
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    fiscal_year = models.ForeignKey(
+        FiscalYear,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fiscal year"),
+    )
+    sequence_number = models.PositiveBigIntegerField(_("sequence number"), null=True, blank=True)
+    number = models.CharField(_("number"), max_length=60, null=True, blank=True)
+    reversal_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
+        verbose_name=_("reversal of"),
+    )
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+    posted_by = models.CharField(_("posted by"), max_length=150, blank=True)
+    chain_seq = models.PositiveBigIntegerField(_("chain position"), null=True, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=HASH_LENGTH, blank=True)
+    hash = models.CharField(_("hash"), max_length=HASH_LENGTH, blank=True)
+    hash_version = models.PositiveSmallIntegerField(_("hash version"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
+        ordering = ["-date", "-id"]
+        permissions = [("post_journalentry", _("Can post and reverse journal entries"))]
+        indexes = [models.Index(fields=["company", "date"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "number"],
+                condition=models.Q(number__isnull=False),
+                name="ledger_entry_number_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["journal", "fiscal_year", "sequence_number"],
+                condition=models.Q(sequence_number__isnull=False),
+                name="ledger_entry_sequence_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "chain_seq"],
+                condition=models.Q(chain_seq__isnull=False),
+                name="ledger_entry_chain_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="draft", number__isnull=True)
+                | models.Q(state="posted", number__isnull=False, chain_seq__isnull=False),
+                name="ledger_entry_state_number",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or str(_("Draft %(id)s") % {"id": self.pk})
+
+    @property
+    def is_posted(self) -> bool:
+        return self.state == self.State.POSTED
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "ledger:journalentry_detail", kwargs={"company": self.company.code, "pk": self.pk}
+        )
+
+
+class JournalEntryLine(CompanyOwned):
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.CASCADE, related_name="lines", verbose_name=_("entry")
+    )
+    line_no = models.PositiveIntegerField(_("line"))
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="lines", verbose_name=_("account")
+    )
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    debit = models.BigIntegerField(_("debit"), default=0)
+    credit = models.BigIntegerField(_("credit"), default=0)
+    currency = models.ForeignKey(
+        Currency,
+        to_field="code",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("currency"),
+    )
+    amount_currency = models.BigIntegerField(_("amount in currency"), default=0)
+    partner = models.CharField(_("partner"), max_length=200, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    cost_centre = models.ForeignKey(
+        CostCentre,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cost centre"),
+    )
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("project"),
+    )
+
+    class Meta:
+        verbose_name = _("journal entry line")
+        verbose_name_plural = _("journal entry lines")
+        ordering = ["entry", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "line_no"], name="ledger_line_no_unique"),
+            models.CheckConstraint(
+                condition=models.Q(debit__gte=0, credit__gte=0)
+                & (models.Q(debit=0) | models.Q(credit=0)),
+                name="ledger_line_one_side",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry} #{self.line_no}"
+
+
+class AccountBalance(models.Model):
+    """Movements of an account in one currency in one month (company-currency minor units)."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(
+        Currency, to_field="code", on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    debit = models.BigIntegerField(default=0)
+    credit = models.BigIntegerField(default=0)
+    amount_currency = models.BigIntegerField(default=0)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "currency", "year", "month"], name="ledger_balance_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "year", "month"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.currency_id} {self.year}-{self.month:02d}"
+
+    def as_key(self) -> tuple[Any, ...]:
+        return (self.account_id, self.currency_id, self.year, self.month)

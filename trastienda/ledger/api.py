@@ -433,3 +433,194 @@ router.register("ledger/journals", JournalViewSet, basename="ledger-journal")
 router.register("ledger/cost-centres", CostCentreViewSet, basename="ledger-costcentre")
 router.register("ledger/projects", ProjectViewSet, basename="ledger-project")
 router.register("ledger/entries", JournalEntryViewSet, basename="ledger-entry")
+
+
+# --- reports (read-only; amounts as decimal strings in the company currency) ----------------
+
+from drf_spectacular.types import OpenApiTypes  # noqa: E402
+from drf_spectacular.utils import OpenApiParameter  # noqa: E402
+
+from trastienda.core.api import CompanyGenericViewSet  # noqa: E402
+from trastienda.ledger import queries  # noqa: E402
+from trastienda.ledger.reports import report_params  # noqa: E402
+
+REPORT_MAX_LIMIT = 1000
+DATE_PARAMS = [
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="Default: fiscal year start."),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="Default: fiscal year end."),
+]
+PAGE_PARAMS = [
+    OpenApiParameter("offset", OpenApiTypes.INT),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="At most 1000; default 100."),
+]
+
+
+class ReportViewSet(CompanyGenericViewSet):
+    """Base of the report endpoints: ``GET`` with ``date_from``/``date_to`` (ISO dates,
+    default the current fiscal year); needs ``ledger.view_journalentry``."""
+
+    permission_model = JournalEntry
+    action_perms = {"list": "view"}
+    pagination_class = None
+
+    def params(self, request: Request) -> dict[str, Any]:
+        params, errors = report_params(request.company, request.query_params)  # type: ignore[attr-defined]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return params
+
+    def amount(self, minor: int) -> str:
+        return str(Money(minor, self.request.company.base_currency).to_decimal())  # type: ignore[attr-defined]
+
+    def window(self, request: Request) -> tuple[int, int]:
+        try:
+            offset = max(0, int(request.query_params.get("offset", 0)))
+            limit = int(request.query_params.get("limit", 100))
+        except ValueError as exc:
+            raise exceptions.ValidationError({"offset": [_("Enter a whole number.")]}) from exc
+        return offset, min(max(1, limit), REPORT_MAX_LIMIT)
+
+
+class TrialBalanceViewSet(ReportViewSet):
+    """Trial balance: per account opening, debit, credit, closing; ``account`` is a code
+    prefix, ``show_all=1`` keeps accounts without movement, ``groups=1`` adds group rows."""
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=[
+            *DATE_PARAMS,
+            OpenApiParameter("account", OpenApiTypes.STR, description="Account code prefix."),
+            OpenApiParameter("show_all", OpenApiTypes.BOOL),
+            OpenApiParameter("groups", OpenApiTypes.BOOL),
+        ],
+    )
+    def list(self, request: Request) -> Response:
+        p = self.params(request)
+        report = queries.trial_balance(
+            request.company,  # type: ignore[attr-defined]
+            p["date_from"],
+            p["date_to"],
+            prefix=p["account"],
+            show_all=p["show_all"],
+            groups=p["groups"],
+        )
+        return Response(
+            {
+                "date_from": p["date_from"],
+                "date_to": p["date_to"],
+                "currency": request.company.base_currency,  # type: ignore[attr-defined]
+                "rows": [
+                    {
+                        "account": r.account.code,
+                        "name": r.account.name,
+                        "group": r.is_group,
+                        "opening": self.amount(r.opening),
+                        "debit": self.amount(r.debit),
+                        "credit": self.amount(r.credit),
+                        "closing": self.amount(r.closing),
+                    }
+                    for r in report.rows
+                ],
+                "totals": {
+                    "opening": self.amount(report.opening),
+                    "debit": self.amount(report.debit),
+                    "credit": self.amount(report.credit),
+                    "closing": self.amount(report.closing),
+                },
+            }
+        )
+
+
+class GeneralLedgerViewSet(ReportViewSet):
+    """General ledger of the account ``account`` (a code) with the running balance;
+    ``offset``/``limit`` page through the lines (``opening`` is the balance carried in)."""
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=[
+            *DATE_PARAMS,
+            *PAGE_PARAMS,
+            OpenApiParameter("account", OpenApiTypes.STR, description="Account code."),
+        ],
+    )
+    def list(self, request: Request) -> Response:
+        p = self.params(request)
+        company = request.company  # type: ignore[attr-defined]
+        account = queries.pick_account(company, p["account"], p["date_from"], p["date_to"])
+        if account is None:
+            raise exceptions.NotFound(_("No such account."))
+        offset, limit = self.window(request)
+        count = queries.account_lines(company, account, p["date_from"], p["date_to"]).count()
+        carried, items = queries.general_ledger(
+            company, account, p["date_from"], p["date_to"], offset=offset, limit=limit
+        )
+        return Response(
+            {
+                "account": account.code,
+                "name": account.name,
+                "date_from": p["date_from"],
+                "date_to": p["date_to"],
+                "currency": company.base_currency,
+                "count": count,
+                "opening": self.amount(carried),
+                "lines": [
+                    {
+                        "date": i.entry.date,
+                        "entry": i.entry.pk,
+                        "number": i.entry.number,
+                        "description": i.line.description or i.entry.description,
+                        "partner": i.line.partner,
+                        "debit": self.amount(i.line.debit),
+                        "credit": self.amount(i.line.credit),
+                        "balance": self.amount(i.balance),
+                    }
+                    for i in items
+                ],
+            }
+        )
+
+
+class JournalBookViewSet(ReportViewSet):
+    """Journal book: posted entries of the range in book order with their lines."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, parameters=[*DATE_PARAMS, *PAGE_PARAMS])
+    def list(self, request: Request) -> Response:
+        p = self.params(request)
+        company = request.company  # type: ignore[attr-defined]
+        offset, limit = self.window(request)
+        entries = queries.journal_entries(company, p["date_from"], p["date_to"])
+        return Response(
+            {
+                "date_from": p["date_from"],
+                "date_to": p["date_to"],
+                "currency": company.base_currency,
+                "count": entries.count(),
+                "entries": [
+                    {
+                        "id": e.pk,
+                        "number": e.number,
+                        "date": e.date,
+                        "journal": e.journal.code,
+                        "reference": e.reference,
+                        "description": e.description,
+                        "lines": [
+                            {
+                                "line_no": x.line_no,
+                                "account": x.account.code,
+                                "description": x.description,
+                                "partner": x.partner,
+                                "debit": self.amount(x.debit),
+                                "credit": self.amount(x.credit),
+                            }
+                            for x in e.lines.all()
+                        ],
+                    }
+                    for e in entries[offset : offset + limit]
+                ],
+            }
+        )
+
+
+router.register("ledger/trial-balance", TrialBalanceViewSet, basename="ledger-trial-balance")
+router.register("ledger/general-ledger", GeneralLedgerViewSet, basename="ledger-general-ledger")
+router.register("ledger/journal-book", JournalBookViewSet, basename="ledger-journal-book")

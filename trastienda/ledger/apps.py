@@ -45,6 +45,24 @@ class LedgerConfig(AppConfig):
                 _("Entries"), "ledger:journalentry_list", "ledger.view_journalentry", "bi-list-ol"
             ),
             MenuItem(_("Accounts"), "ledger:account_list", "ledger.view_account", "bi-diagram-3"),
+            MenuItem(
+                _("Trial balance"),
+                "ledger:report_trial_balance",
+                "ledger.view_journalentry",
+                "bi-table",
+            ),
+            MenuItem(
+                _("General ledger"),
+                "ledger:report_general_ledger",
+                "ledger.view_journalentry",
+                "bi-journal-text",
+            ),
+            MenuItem(
+                _("Journal book"),
+                "ledger:report_journal_book",
+                "ledger.view_journalentry",
+                "bi-book",
+            ),
             MenuItem(_("Journals"), "ledger:journal_list", "ledger.view_journal", "bi-journals"),
             MenuItem(
                 _("Fiscal years"),

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.formats import get_format
 from django.utils.translation import gettext_lazy as _
 
 from trastienda.core.forms import BootstrapMixin, CompanyModelForm
 from trastienda.core.models import Company
+from trastienda.core.money import Money, currency_exponent
 from trastienda.ledger.models import (
     Account,
     CostCentre,
+    Currency,
     ExchangeRate,
     FiscalYear,
     Journal,
@@ -86,74 +91,219 @@ class ProjectForm(CompanyModelForm):
         fields = ("code", "name", "active")
 
 
-LINE_FORMAT = _(
-    "One line per row: account; debit; credit; description; partner; currency; "
-    "amount in currency; due date (YYYY-MM-DD). Amounts like 1234.56; the last four are optional."
-)
-LINE_COLUMNS = (
-    "account",
-    "debit",
-    "credit",
-    "description",
-    "partner",
-    "currency",
-    "amount_currency",
-    "due_date",
-)
+def parse_amount(value: Any) -> Decimal | None:
+    """A decimal typed in the user's locale ("1.234,56" in Spanish, "1,234.56" in English).
+
+    Exact: the text becomes a Decimal, never a float. A lone "." is read as the decimal point
+    in every locale (numeric keypads type it). Empty → None. Anything else → ValidationError.
+    """
+    if value in (None, ""):
+        return None
+    if isinstance(value, float):
+        raise TypeError("floats are not accepted for amounts")
+    if isinstance(value, Decimal | int):
+        return Decimal(value)
+    text = str(value).strip().replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
+    if not text:
+        return None
+    decimal_sep = str(get_format("DECIMAL_SEPARATOR"))
+    thousand_sep = str(get_format("THOUSAND_SEPARATOR"))
+    if decimal_sep != "." and decimal_sep in text:
+        text = text.replace(thousand_sep, "").replace(decimal_sep, ".")
+    elif thousand_sep != ".":
+        text = text.replace(thousand_sep, "")
+    if not AMOUNT_RE.match(text):
+        raise forms.ValidationError(_("Enter a number."), code="invalid")
+    return Decimal(text)
 
 
-def lines_to_text(entry: JournalEntry) -> str:
-    rows = []
-    base = entry.company.base_currency
-    for line in entry.lines.select_related("account", "currency").order_by("line_no"):
-        from trastienda.core.money import Money
-
-        debit = Money(line.debit, base).to_decimal() if line.debit else ""
-        credit = Money(line.credit, base).to_decimal() if line.credit else ""
-        values = [line.account.code, str(debit), str(credit), line.description, line.partner]
-        if line.currency_id != base or line.due_date:
-            amount = Money(line.amount_currency, line.currency_id).to_decimal()
-            values += [
-                line.currency_id,
-                str(amount),
-                line.due_date.isoformat() if line.due_date else "",
-            ]
-        rows.append("; ".join(values).rstrip("; "))
-    return "\n".join(rows)
+AMOUNT_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def text_to_lines(text: str) -> list[dict[str, Any]]:
-    lines = []
-    for row in text.splitlines():
-        if not row.strip():
-            continue
-        values = [v.strip() for v in row.split(";")]
-        line: dict[str, Any] = dict(zip(LINE_COLUMNS, values, strict=False))
-        lines.append({k: v for k, v in line.items() if v != ""})
-    return lines
+def format_amount(value: Decimal | None) -> str:
+    """A Decimal as the user's locale types it (no grouping: it is read back by parse_amount)."""
+    if value is None:
+        return ""
+    return str(value).replace(".", str(get_format("DECIMAL_SEPARATOR")))
+
+
+class AmountField(forms.CharField):
+    """A money amount typed as a decimal in the user's locale; cleans to Decimal or None."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "num"}),
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return format_amount(value) if isinstance(value, Decimal) else value
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        return parse_amount(super().to_python(value))
 
 
 class JournalEntryForm(CompanyModelForm):
-    lines = forms.CharField(
-        label=_("Lines"), widget=forms.Textarea(attrs={"rows": 8}), help_text=LINE_FORMAT
-    )
+    """The entry's header; its lines are :class:`EntryLineFormSet`."""
 
     class Meta:
         model = JournalEntry
         fields = ("journal", "date", "reference", "description")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.is_bound:
-            self.initial["lines"] = lines_to_text(self.instance)
 
     def set_company(self, company: Company) -> None:
         self.fields["journal"].queryset = Journal.objects.for_company(company).filter(  # type: ignore[attr-defined]
             active=True
         )
 
-    def clean_lines(self) -> list[dict[str, Any]]:
-        return text_to_lines(self.cleaned_data.get("lines") or "")
+
+class AccountChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.code} · {obj.name}"
+
+
+class EntryLineForm(forms.Form):
+    """One line of an entry. Amounts clean to Money via Money.from_decimal (exact)."""
+
+    account = AccountChoiceField(label=_("Account"), queryset=Account.objects.none())
+    debit = AmountField(label=_("Debit"))
+    credit = AmountField(label=_("Credit"))
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+    partner = forms.CharField(label=_("Partner"), max_length=200, required=False)
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+    amount_currency = AmountField(label=_("Amount in currency"))
+    due_date = forms.DateField(label=_("Due date"), required=False)
+    cost_centre = forms.ModelChoiceField(
+        label=_("Cost centre"), queryset=CostCentre.objects.none(), required=False
+    )
+    project = forms.ModelChoiceField(
+        label=_("Project"), queryset=Project.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.company = company
+        base = company.base_currency
+        self.fields["account"].queryset = (  # type: ignore[attr-defined]
+            Account.objects.for_company(company).filter(postable=True, active=True).order_by("code")
+        )
+        codes = list(
+            Currency.objects.filter(active=True).order_by("code").values_list("code", flat=True)
+        )
+        if base not in codes:
+            codes.insert(0, base)
+        currency = self.fields["currency"]
+        currency.choices = [(code, code) for code in codes]  # type: ignore[attr-defined]
+        currency.initial = base
+        self.fields["cost_centre"].queryset = CostCentre.objects.for_company(company).filter(  # type: ignore[attr-defined]
+            active=True
+        )
+        self.fields["project"].queryset = Project.objects.for_company(company).filter(  # type: ignore[attr-defined]
+            active=True
+        )
+        # Bootstrap classes (not BootstrapMixin: it validates before the querysets are set)
+        for field in self.fields.values():
+            widget = field.widget
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            widget.attrs["class"] = (widget.attrs.get("class", "") + f" {css} {css}-sm").strip()
+            if isinstance(widget, forms.DateInput):
+                widget.input_type = "date"
+                widget.format = "%Y-%m-%d"
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+
+    def _money(self, name: str, currency: str) -> Money | None:
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return None
+        try:
+            return Money.from_decimal(value, currency)
+        except ValueError:
+            self.add_error(
+                name,
+                _("Too many decimals for %(currency)s (at most %(places)d).")
+                % {"currency": currency, "places": currency_exponent(currency)},
+            )
+            return None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        base = self.company.base_currency
+        currency = data.get("currency") or base
+        data["currency"] = currency
+        for name in ("debit", "credit"):
+            money = self._money(name, base)
+            if money is not None and money.is_negative():
+                self.add_error(name, _("Debit and credit cannot be negative."))
+            data[f"{name}_money"] = money
+        data["amount_currency_money"] = self._money("amount_currency", currency)
+        return data
+
+    def as_service_line(self) -> dict[str, Any]:
+        """The line as entry_create_draft / entry_update_draft take it (decimal strings)."""
+        data = self.cleaned_data
+        line: dict[str, Any] = {
+            "account": data["account"],
+            "description": data.get("description") or "",
+            "partner": data.get("partner") or "",
+            "currency": data["currency"],
+            "due_date": data.get("due_date"),
+            "cost_centre": data.get("cost_centre"),
+            "project": data.get("project"),
+        }
+        for name in ("debit", "credit", "amount_currency"):
+            money = data.get(f"{name}_money")
+            if money is not None:
+                line[name] = money.to_decimal()
+        return line
+
+
+class BaseEntryLineFormSet(forms.BaseFormSet):
+    def non_blank_forms(self) -> list[EntryLineForm]:
+        """The rows the user filled (an untouched row is ignored, not an error)."""
+        return [
+            form
+            for form in self.forms
+            if form.has_changed() and getattr(form, "cleaned_data", None) is not None
+        ]
+
+
+EntryLineFormSet = forms.formset_factory(
+    EntryLineForm, formset=BaseEntryLineFormSet, extra=0, min_num=0, max_num=500
+)
+
+
+def entry_line_initial(entry: JournalEntry) -> list[dict[str, Any]]:
+    """The initial data of the line formset for an existing draft."""
+    base = entry.company.base_currency
+    rows = []
+    for line in entry.lines.select_related("account").order_by("line_no"):
+        rows.append(
+            {
+                "account": line.account_id,
+                "debit": Money(line.debit, base).to_decimal() if line.debit else None,
+                "credit": Money(line.credit, base).to_decimal() if line.credit else None,
+                "description": line.description,
+                "partner": line.partner,
+                "currency": line.currency_id,
+                "amount_currency": (
+                    Money(line.amount_currency, line.currency_id).to_decimal()
+                    if line.currency_id != base
+                    else None
+                ),
+                "due_date": line.due_date,
+                "cost_centre": line.cost_centre_id,
+                "project": line.project_id,
+            }
+        )
+    return rows
 
 
 class ImportForm(BootstrapMixin, forms.Form):

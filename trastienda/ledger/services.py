@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -871,23 +871,47 @@ def _resolve(model: Any, company: Company, value: Any, key: str = "code") -> Any
     return qs.filter(**{key: str(value).strip()}).first()
 
 
+def _accounts_by_key(company: Company, values: Iterable[Any]) -> dict[Any, Account]:
+    """The company's accounts named by the lines (codes or ids), in one query."""
+    codes = {str(v).strip() for v in values if isinstance(v, str) and v.strip()}
+    ids = {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+    if not codes and not ids:
+        return {}
+    found = Account.objects.for_company(company).filter(Q(code__in=codes) | Q(pk__in=ids))
+    result: dict[Any, Account] = {}
+    for account in found:
+        result[account.code] = account
+        result[account.pk] = account
+    return result
+
+
 def _build_lines(
     company: Company, lines: Iterable[Mapping[str, Any]]
 ) -> tuple[list[JournalEntryLine], dict[str, list[str]]]:
     built: list[JournalEntryLine] = []
     errors: dict[str, list[str]] = {}
     base = company.base_currency
+    lines = list(lines)
+    # One query each for the accounts and currencies the lines name, not one per line.
+    accounts = _accounts_by_key(company, [raw.get("account") for raw in lines])
+    wanted = {str(raw.get("currency") or base).upper() for raw in lines}
+    known_currencies = set(Currency.objects.filter(code__in=wanted).values_list("code", flat=True))
     for n, raw in enumerate(lines, start=1):
         where = f"lines.{n}"
         problems: list[str] = []
         unknown = set(raw) - set(LINE_KEYS)
         if unknown:
             problems.append(_("Unknown field %(name)s.") % {"name": ", ".join(sorted(unknown))})
-        account = _resolve(Account, company, raw.get("account"))
+        given_account = raw.get("account")
+        if isinstance(given_account, Account):
+            account = given_account if given_account.company_id == company.pk else None
+        else:
+            key = given_account.strip() if isinstance(given_account, str) else given_account
+            account = accounts.get(key)
         if account is None:
             problems.append(_("Unknown account %(code)s.") % {"code": raw.get("account") or "-"})
         currency = str(raw.get("currency") or base).upper()
-        if not Currency.objects.filter(code=currency).exists():
+        if currency not in known_currencies:
             problems.append(_("Unknown currency %(code)s.") % {"code": currency})
         debit = credit = amount = 0
         try:

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
-from trastienda.ledger import views
+from trastienda.ledger import reports, views
+from trastienda.ledger.closing_views import FiscalYearClosingView
 
 app_name = "ledger"
 
@@ -17,4 +18,20 @@ urlpatterns = [
     path("exchange-rates/", include(views.ExchangeRateViews.urls())),
     path("cost-centres/", include(views.CostCentreViews.urls())),
     path("projects/", include(views.ProjectViews.urls())),
+    path(
+        "reports/trial-balance/",
+        reports.TrialBalanceView.as_view(),
+        name="report_trial_balance",
+    ),
+    path(
+        "reports/general-ledger/",
+        reports.GeneralLedgerView.as_view(),
+        name="report_general_ledger",
+    ),
+    path("reports/journal-book/", reports.JournalBookView.as_view(), name="report_journal_book"),
+    path(
+        "fiscal-years/<int:pk>/closing/",
+        FiscalYearClosingView.as_view(),
+        name="fiscalyear_closing",
+    ),
 ]

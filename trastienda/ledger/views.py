@@ -6,11 +6,14 @@ from typing import Any, ClassVar
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from trastienda.core.generic import (
     BulkDeleteView,
@@ -22,6 +25,7 @@ from trastienda.core.generic import (
     ObjectViews,
     company_url,
 )
+from trastienda.core.money import currency_exponent
 from trastienda.core.permissions import has_perm, model_perm
 from trastienda.ledger import filters, forms, services, tables
 from trastienda.ledger.models import (
@@ -240,6 +244,141 @@ class EntryDetailView(ObjectDetailView):
         return ctx
 
 
+POSTED_REFUSED = _l("Entry %(number)s is posted: it cannot be changed. Reverse it instead.")
+
+
+class EntryEditView(ObjectEditView):
+    """Header form plus a formset of lines; "add line" fetches a row over HTMX.
+
+    The lines go to entry_create_draft / entry_update_draft (and, with "Save and post", to
+    entry_post in the same transaction): a ValidationError rolls everything back and its
+    ``lines.N`` errors are shown on the N-th filled row, as "Line N: ...".
+    """
+
+    template_name = "ledger/entry_form.html"
+
+    def get_formset(self, instance: JournalEntry | None) -> forms.BaseEntryLineFormSet:
+        company = self.request.company  # type: ignore[attr-defined]
+        kwargs: dict[str, Any] = {"prefix": "lines", "form_kwargs": {"company": company}}
+        if self.request.method == "POST":
+            kwargs["data"] = self.request.POST
+        elif instance is not None:
+            kwargs["initial"] = forms.entry_line_initial(instance) or [{}, {}]
+        else:
+            kwargs["initial"] = [{}, {}, {}]
+        formset: forms.BaseEntryLineFormSet = forms.EntryLineFormSet(**kwargs)  # type: ignore[assignment]
+        return formset
+
+    def refused(self, instance: JournalEntry) -> HttpResponse:
+        ctx = self.base_context(
+            object=instance,
+            refused=POSTED_REFUSED % {"number": instance.number},
+            detail_url=company_url(self.request, "ledger:journalentry_detail", pk=instance.pk),
+        )
+        return render(self.request, "ledger/entry_refused.html", ctx, status=400)
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        instance = self.get_object() if pk is not None else None
+        if instance is not None and instance.is_posted:
+            # a link followed to a posted entry: back to its page, with the reason
+            messages.error(request, str(POSTED_REFUSED % {"number": instance.number}))
+            return HttpResponseRedirect(
+                company_url(request, "ledger:journalentry_detail", pk=instance.pk)
+            )
+        return self.render_entry(self.get_form(instance), self.get_formset(instance), instance)
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        instance = self.get_object() if pk is not None else None
+        if instance is not None and instance.is_posted:
+            return self.refused(instance)
+        form = self.get_form(instance)
+        formset = self.get_formset(instance)
+        valid = form.is_valid()
+        valid = formset.is_valid() and valid
+        if not valid:
+            return self.render_entry(form, formset, instance, status=400)
+        filled = formset.non_blank_forms()
+        data = dict(form.cleaned_data)
+        data["lines"] = [line.as_service_line() for line in filled]
+        post_now = "post" in request.POST and has_perm(request, POST_PERM)
+        try:
+            with transaction.atomic():
+                if instance is None:
+                    entry = self.views.create(request, data)
+                else:
+                    entry = self.views.update(request, instance, data)
+                if post_now:
+                    entry = services.entry_post(
+                        instance=entry, allow_before_lock=has_perm(request, LOCK_PERM)
+                    )
+        except ValidationError as exc:
+            self.apply_errors(form, formset, filled, exc)
+            return self.render_entry(form, formset, instance, status=400)
+        if post_now:
+            messages.success(request, _("Entry %(number)s posted.") % {"number": entry.number})
+        else:
+            messages.success(request, _("%(obj)s saved.") % {"obj": entry})
+        return HttpResponseRedirect(company_url(request, "ledger:journalentry_detail", pk=entry.pk))
+
+    @staticmethod
+    def apply_errors(form: Any, formset: Any, filled: list[Any], exc: ValidationError) -> None:
+        """The service's errors onto the header and the rows (``lines.N`` → N-th filled row)."""
+        if not hasattr(exc, "error_dict"):
+            form.add_error(None, exc.messages)
+            return
+        for key, messages_ in exc.message_dict.items():
+            head, _sep, rest = key.partition(".")
+            if head == "lines" and rest.isdigit() and 0 < int(rest) <= len(filled):
+                filled[int(rest) - 1].add_error(None, messages_)
+            elif key in form.fields:
+                form.add_error(key, messages_)
+            else:
+                form.add_error(None, messages_)
+
+    def render_entry(
+        self, form: Any, formset: Any, instance: JournalEntry | None, status: int = 200
+    ) -> HttpResponse:
+        company = self.request.company  # type: ignore[attr-defined]
+        line_errors = []
+        for number, line_form in enumerate(formset.forms, start=1):
+            for error in line_form.non_field_errors():
+                line_errors.append(_("Line %(n)d: %(error)s") % {"n": number, "error": error})
+            for name, errors in line_form.errors.items():
+                if name == "__all__":
+                    continue
+                label = line_form.fields[name].label if name in line_form.fields else name
+                for error in errors:
+                    line_errors.append(
+                        _("Line %(n)d: %(field)s: %(error)s")
+                        % {"n": number, "field": label, "error": error}
+                    )
+        for error in formset.non_form_errors():
+            line_errors.append(str(error))
+        ctx = self.base_context(
+            form=form,
+            formset=formset,
+            object=instance,
+            line_errors=line_errors,
+            can_post=has_perm(self.request, POST_PERM),
+            base_currency=company.base_currency,
+            base_exponent=currency_exponent(company.base_currency),
+            decimal_separator=get_format("DECIMAL_SEPARATOR"),
+            thousand_separator=get_format("THOUSAND_SEPARATOR"),
+            line_url=company_url(self.request, "ledger:journalentry_line"),
+        )
+        if instance is not None:
+            detail = company_url(self.request, "ledger:journalentry_detail", pk=instance.pk)
+            ctx["breadcrumbs"].append({"label": str(instance), "url": detail})
+            ctx["breadcrumbs"].append({"label": _("Edit"), "url": None})
+            ctx["action_url"] = company_url(
+                self.request, "ledger:journalentry_edit", pk=instance.pk
+            )
+        else:
+            ctx["breadcrumbs"].append({"label": _("New"), "url": None})
+            ctx["action_url"] = company_url(self.request, "ledger:journalentry_add")
+        return render(self.request, self.template_name, ctx, status=status)
+
+
 class JournalEntryViews(ObjectViews):
     model = JournalEntry
     table = tables.JournalEntryTable
@@ -262,6 +401,7 @@ class JournalEntryViews(ObjectViews):
     )
     detail_template = "ledger/entry_extra.html"
     detail_view = EntryDetailView
+    edit_view = EntryEditView
     create_service = services.entry_create_draft
     update_service = services.entry_update_draft
     delete_service = services.entry_delete_draft
@@ -269,6 +409,34 @@ class JournalEntryViews(ObjectViews):
     @classmethod
     def get_queryset(cls, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).annotate(total_debit=Sum("lines__debit"))
+
+
+class EntryLineView(CompanyView):
+    """GET (HTMX): one empty line row of the entry form, numbered by ``lines-TOTAL_FORMS``."""
+
+    views = JournalEntryViews
+    template_name = "ledger/entry_line.html"
+
+    def get_required_perm(self) -> str:
+        return model_perm(JournalEntry, "add")
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        try:
+            index = int(request.GET.get("lines-TOTAL_FORMS", "0"))
+        except ValueError:
+            index = 0
+        index = max(0, min(index, 499))
+        formset = forms.EntryLineFormSet(
+            prefix="lines",
+            form_kwargs={"company": request.company},  # type: ignore[attr-defined]
+        )
+        line_form = formset.form(
+            prefix=formset.add_prefix(index),
+            company=request.company,  # type: ignore[attr-defined]
+            empty_permitted=True,
+            use_required_attribute=False,
+        )
+        return render(request, self.template_name, {"line": line_form, "number": index + 1})
 
 
 class EntryActionView(CompanyView):
@@ -367,6 +535,7 @@ class ChartImportView(ImportView):
 def entry_urls() -> list[Any]:
     return [
         *JournalEntryViews.urls(),
+        path("line/", EntryLineView.as_view(), name="journalentry_line"),
         path(
             "<int:pk>/post/",
             EntryActionView.as_view(action="post"),

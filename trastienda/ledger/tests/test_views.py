@@ -5,8 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from trastienda.ledger.models import FiscalYear, Journal, JournalEntry, Period
+from trastienda.ledger.models import Account, FiscalYear, Journal, JournalEntry, Period
 from trastienda.ledger.tests.conftest import BANK, CAPITAL
+
+
+def _lines(books: Any, *rows: tuple[str, str, str]) -> dict[str, str]:
+    """The entry form's line formset data: (account code, debit, credit) per row."""
+    data = {"lines-TOTAL_FORMS": str(len(rows)), "lines-INITIAL_FORMS": "0"}
+    for i, (code, debit, credit) in enumerate(rows):
+        data[f"lines-{i}-account"] = str(Account.objects.get(company=books, code=code).pk)
+        data[f"lines-{i}-debit"], data[f"lines-{i}-credit"] = debit, credit
+    return data
 
 
 def test_entry_pages_create_post_reverse(
@@ -21,7 +30,7 @@ def test_entry_pages_create_post_reverse(
             "date": "2026-03-02",
             "reference": "APORT-1",
             "description": "Aportación de capital",
-            "lines": f"{BANK}; 3000.00; ; Ingreso\n{CAPITAL}; ; 3000.00; Capital",
+            **_lines(books, (BANK, "3000.00", ""), (CAPITAL, "", "3000.00")),
         },
     )
     assert response.status_code == 302, response.content
@@ -30,10 +39,10 @@ def test_entry_pages_create_post_reverse(
     detail = client.get(base + f"{entry.pk}/")
     assert detail.status_code == 200 and b'id="post-entry"' in detail.content
     edit = client.get(base + f"{entry.pk}/edit/")
-    assert f"{BANK}; 3000.00".encode() in edit.content
+    assert b'value="3000.00"' in edit.content
     bad = client.post(
         base + "add/",
-        {"journal": journal.pk, "date": "2026-03-02", "lines": f"{BANK}; 1.001;"},
+        {"journal": journal.pk, "date": "2026-03-02", **_lines(books, (BANK, "1.001", ""))},
     )
     assert bad.status_code == 400 and JournalEntry.objects.count() == 1
     assert client.post(base + f"{entry.pk}/post/").status_code == 302
@@ -42,7 +51,11 @@ def test_entry_pages_create_post_reverse(
     # posted: no edit, no delete; the edit form refuses
     refused = client.post(
         base + f"{entry.pk}/edit/",
-        {"journal": journal.pk, "date": "2026-03-02", "lines": f"{BANK}; 1;\n{CAPITAL}; ; 1"},
+        {
+            "journal": journal.pk,
+            "date": "2026-03-02",
+            **_lines(books, (BANK, "1", ""), (CAPITAL, "", "1")),
+        },
     )
     assert refused.status_code == 400
     assert client.post(base + f"{entry.pk}/delete/").status_code == 302

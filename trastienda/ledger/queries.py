@@ -1,0 +1,317 @@
+"""Read side of the ledger: trial balance, general ledger of an account, journal book.
+
+Only posted entries count. Movements of whole calendar months are read from
+:class:`~trastienda.ledger.models.AccountBalance` (kept by posting, in the same transaction);
+the days of a partial month at either end of a range are summed from the posted lines. Every
+amount is an integer in the company currency's minor units; callers convert at the edges.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from trastienda.core.models import Company
+from trastienda.ledger.models import (
+    Account,
+    AccountBalance,
+    FiscalYear,
+    JournalEntry,
+    JournalEntryLine,
+)
+
+Sums = dict[int, tuple[int, int]]
+"""account id → (debit, credit) in minor units."""
+
+
+def month_end(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def default_range(company: Company, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The fiscal year containing ``today``, else the latest one, else the calendar year."""
+    today = today or timezone.localdate()
+    years = FiscalYear.objects.for_company(company)
+    year = years.filter(start_date__lte=today, end_date__gte=today).first() or years.first()
+    if year is not None:
+        return year.start_date, year.end_date
+    return dt.date(today.year, 1, 1), dt.date(today.year, 12, 31)
+
+
+def books_start(company: Company) -> dt.date:
+    """The first day of the company's first fiscal year (no posted line is earlier)."""
+    first = FiscalYear.objects.for_company(company).order_by("start_date").first()
+    return first.start_date if first is not None else dt.date(1900, 1, 1)
+
+
+def _add(into: Sums, rows: Iterable[dict[str, Any]]) -> None:
+    for row in rows:
+        debit, credit = into.get(row["account_id"], (0, 0))
+        into[row["account_id"]] = (debit + (row["d"] or 0), credit + (row["c"] or 0))
+
+
+def _lines_sums(
+    company: Company, start: dt.date | None, end: dt.date, accounts: Q | None
+) -> QuerySet[Any]:
+    lines = JournalEntryLine.objects.for_company(company).filter(
+        entry__state=JournalEntry.State.POSTED, entry__date__lte=end
+    )
+    if start is not None:
+        lines = lines.filter(entry__date__gte=start)
+    if accounts is not None:
+        lines = lines.filter(accounts)
+    return lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
+
+
+def _months_sums(
+    company: Company, first: dt.date | None, last: dt.date, accounts: Q | None
+) -> QuerySet[Any]:
+    """Movements of the whole months from ``first``'s month (or the beginning) to ``last``'s."""
+    rows = AccountBalance.objects.for_company(company).filter(
+        Q(year__lt=last.year) | Q(year=last.year, month__lte=last.month)
+    )
+    if first is not None:
+        rows = rows.filter(Q(year__gt=first.year) | Q(year=first.year, month__gte=first.month))
+    if accounts is not None:
+        rows = rows.filter(accounts)
+    return rows.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
+
+
+def movement_sums(
+    company: Company, start: dt.date | None, end: dt.date, *, accounts: Q | None = None
+) -> Sums:
+    """Posted debit and credit per account for ``start`` (None: the beginning) to ``end``.
+
+    ``accounts`` filters on the account (a ``Q`` over ``account__...`` lookups).
+    """
+    sums: Sums = {}
+    if start is not None and start > end:
+        return sums
+    whole_from: dt.date | None = None  # the first day of the first whole month
+    if start is not None:
+        whole_from = start if start.day == 1 else month_end(start) + dt.timedelta(1)
+    whole_to = end if end == month_end(end) else end.replace(day=1) - dt.timedelta(1)
+    if whole_from is not None and whole_from > whole_to:
+        _add(sums, _lines_sums(company, start, end, accounts))  # no whole month inside
+        return sums
+    _add(sums, _months_sums(company, whole_from, whole_to, accounts))
+    if start is not None and whole_from is not None and start < whole_from:
+        _add(sums, _lines_sums(company, start, whole_from - dt.timedelta(1), accounts))
+    if whole_to < end:
+        _add(sums, _lines_sums(company, whole_to + dt.timedelta(1), end, accounts))
+    return sums
+
+
+@dataclass
+class TrialBalanceRow:
+    account: Account
+    opening: int = 0
+    debit: int = 0
+    credit: int = 0
+    is_group: bool = False
+
+    @property
+    def closing(self) -> int:
+        return self.opening + self.debit - self.credit
+
+    @property
+    def is_zero(self) -> bool:
+        return not (self.opening or self.debit or self.credit)
+
+
+@dataclass
+class TrialBalance:
+    date_from: dt.date
+    date_to: dt.date
+    rows: list[TrialBalanceRow] = field(default_factory=list)
+
+    @property
+    def postable_rows(self) -> list[TrialBalanceRow]:
+        return [r for r in self.rows if not r.is_group]
+
+    @property
+    def opening(self) -> int:
+        return sum(r.opening for r in self.postable_rows)
+
+    @property
+    def debit(self) -> int:
+        return sum(r.debit for r in self.postable_rows)
+
+    @property
+    def credit(self) -> int:
+        return sum(r.credit for r in self.postable_rows)
+
+    @property
+    def closing(self) -> int:
+        return sum(r.closing for r in self.postable_rows)
+
+
+def trial_balance(
+    company: Company,
+    date_from: dt.date,
+    date_to: dt.date,
+    *,
+    prefix: str = "",
+    show_all: bool = False,
+    groups: bool = False,
+) -> TrialBalance:
+    """Opening (before ``date_from``), debit, credit and closing per account, by code.
+
+    Accounts without opening balance or movement are left out unless ``show_all``; with
+    ``groups`` every ancestor group of a shown account gets a subtotal row.
+    """
+    accounts_q = Q(account__code__startswith=prefix) if prefix else None
+    opening = movement_sums(company, None, date_from - dt.timedelta(1), accounts=accounts_q)
+    moves = movement_sums(company, date_from, date_to, accounts=accounts_q)
+    accounts = Account.objects.for_company(company).order_by("code")
+    if prefix:
+        accounts = accounts.filter(code__startswith=prefix)
+    result = TrialBalance(date_from, date_to)
+    by_id = {a.pk: a for a in accounts}
+    rows: dict[int, TrialBalanceRow] = {}
+    for account in by_id.values():
+        if not account.postable and account.pk not in opening and account.pk not in moves:
+            continue
+        o_d, o_c = opening.get(account.pk, (0, 0))
+        debit, credit = moves.get(account.pk, (0, 0))
+        row = TrialBalanceRow(account, o_d - o_c, debit, credit)
+        if show_all or not row.is_zero:
+            rows[account.pk] = row
+    if groups:
+        everything = {a.pk: a for a in Account.objects.for_company(company)}
+        for row in list(rows.values()):
+            parent_id = row.account.parent_id
+            while parent_id is not None and parent_id in everything:
+                if not everything[parent_id].code.startswith(prefix):
+                    break  # a group outside the filter would show a partial total
+                group = rows.get(parent_id)
+                if group is None:
+                    group = rows[parent_id] = TrialBalanceRow(everything[parent_id], is_group=True)
+                group.opening += row.opening
+                group.debit += row.debit
+                group.credit += row.credit
+                parent_id = everything[parent_id].parent_id
+    result.rows = sorted(rows.values(), key=lambda r: r.account.code)
+    return result
+
+
+@dataclass
+class LedgerLine:
+    line: JournalEntryLine
+    balance: int
+
+    @property
+    def entry(self) -> JournalEntry:
+        return self.line.entry
+
+
+def account_lines(
+    company: Company, account: Account, date_from: dt.date, date_to: dt.date
+) -> QuerySet[JournalEntryLine]:
+    """The posted lines of ``account`` in the range, in ledger order."""
+    return (
+        JournalEntryLine.objects.for_company(company)
+        .filter(
+            account=account,
+            entry__state=JournalEntry.State.POSTED,
+            entry__date__gte=date_from,
+            entry__date__lte=date_to,
+        )
+        .select_related("entry")
+        .order_by("entry__date", "entry__chain_seq", "line_no")
+    )
+
+
+def pick_account(
+    company: Company, code: str, date_from: dt.date, date_to: dt.date
+) -> Account | None:
+    """The account with ``code``; without a code the first postable account with posted
+    lines in the range, else the first postable account."""
+    accounts = Account.objects.for_company(company)
+    if code:
+        return accounts.filter(code=code).first()
+    moved = accounts.filter(
+        postable=True,
+        lines__entry__state=JournalEntry.State.POSTED,
+        lines__entry__date__gte=date_from,
+        lines__entry__date__lte=date_to,
+    )
+    return moved.order_by("code").first() or accounts.filter(postable=True).order_by("code").first()
+
+
+def account_opening(company: Company, account: Account, date_from: dt.date) -> int:
+    sums = movement_sums(
+        company, None, date_from - dt.timedelta(1), accounts=Q(account_id=account.pk)
+    )
+    debit, credit = sums.get(account.pk, (0, 0))
+    return debit - credit
+
+
+def general_ledger(
+    company: Company,
+    account: Account,
+    date_from: dt.date,
+    date_to: dt.date,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[int, list[LedgerLine]]:
+    """(balance before the first line returned, lines with their running balance).
+
+    With ``offset`` the balance carried in adds the lines of the range before the page.
+    """
+    lines = account_lines(company, account, date_from, date_to)
+    balance = account_opening(company, account, date_from)
+    if offset:
+        before = lines[:offset].aggregate(d=Sum("debit"), c=Sum("credit"))
+        balance += (before["d"] or 0) - (before["c"] or 0)
+    page = lines[offset : offset + limit] if limit is not None else lines[offset:]
+    carried = balance
+    out = []
+    for line in page:
+        balance += line.debit - line.credit
+        out.append(LedgerLine(line, balance))
+    return carried, out
+
+
+def monthly_balances(
+    company: Company, account: Account, date_from: dt.date, date_to: dt.date
+) -> list[tuple[dt.date, int]]:
+    """(month end, balance at that month end) for every month of the range."""
+    balance = account_opening(company, account, date_from.replace(day=1))
+    moves: dict[tuple[int, int], int] = {}
+    rows = (
+        AccountBalance.objects.for_company(company)
+        .filter(account=account)
+        .values("year", "month")
+        .annotate(d=Sum("debit"), c=Sum("credit"))
+        .order_by()
+    )
+    for row in rows:
+        moves[(row["year"], row["month"])] = (row["d"] or 0) - (row["c"] or 0)
+    out = []
+    month = max(date_from, books_start(company)).replace(day=1)
+    while month <= date_to:
+        balance += moves.get((month.year, month.month), 0)
+        out.append((month_end(month), balance))
+        month = month_end(month) + dt.timedelta(1)
+    return out
+
+
+def journal_entries(
+    company: Company, date_from: dt.date, date_to: dt.date
+) -> QuerySet[JournalEntry]:
+    """Posted entries of the range in book order (date, then posting order), lines loaded."""
+    return (
+        JournalEntry.objects.for_company(company)
+        .filter(state=JournalEntry.State.POSTED, date__gte=date_from, date__lte=date_to)
+        .select_related("journal")
+        .prefetch_related("lines__account")
+        .order_by("date", "chain_seq")
+    )

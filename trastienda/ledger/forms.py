@@ -94,8 +94,10 @@ class ProjectForm(CompanyModelForm):
 def parse_amount(value: Any) -> Decimal | None:
     """A decimal typed in the user's locale ("1.234,56" in Spanish, "1,234.56" in English).
 
-    Exact: the text becomes a Decimal, never a float. A lone "." is read as the decimal point
-    in every locale (numeric keypads type it). Empty → None. Anything else → ValidationError.
+    Exact: the text becomes a Decimal, never a float. Where "." groups thousands (es, it),
+    "1.000" and "12.345.678" are read as grouped whole numbers, as people there write them;
+    any other lone "." ("12.5", from a numeric keypad) is the decimal point. Empty → None.
+    Anything else → ValidationError.
     """
     if value in (None, ""):
         return None
@@ -110,6 +112,8 @@ def parse_amount(value: Any) -> Decimal | None:
     thousand_sep = str(get_format("THOUSAND_SEPARATOR"))
     if decimal_sep != "." and decimal_sep in text:
         text = text.replace(thousand_sep, "").replace(decimal_sep, ".")
+    elif thousand_sep == "." and GROUPED_RE.match(text):
+        text = text.replace(".", "")
     elif thousand_sep != ".":
         text = text.replace(thousand_sep, "")
     if not AMOUNT_RE.match(text):
@@ -118,6 +122,7 @@ def parse_amount(value: Any) -> Decimal | None:
 
 
 AMOUNT_RE = re.compile(r"^-?\d+(\.\d+)?$")
+GROUPED_RE = re.compile(r"^-?\d{1,3}(\.\d{3})+$")
 
 
 def format_amount(value: Decimal | None) -> str:

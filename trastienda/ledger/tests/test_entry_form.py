@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from trastienda.ledger.models import Account, JournalEntry, JournalEntryLine
@@ -239,3 +240,28 @@ def test_htmx_add_line_fragment(books: Any, accountant: Any, login: Any) -> None
     # only postable, active accounts of the company are offered (groups are not)
     group = Account.objects.filter(company=books, postable=False).first()
     assert group is not None and f'value="{group.pk}"' not in body
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "expected"),
+    [
+        ("es", "1.000", "1000"),
+        ("es", "12.345.678", "12345678"),
+        ("es", "1.234,56", "1234.56"),
+        ("es", "12.5", "12.5"),
+        ("it", "1.000", "1000"),
+        ("it", "0,05", "0.05"),
+        ("en", "1,000", "1000"),
+        ("en", "1.000", "1.000"),
+        ("en", "1,234.56", "1234.56"),
+    ],
+)
+def test_amounts_are_read_as_the_locale_writes_them(language, typed, expected):
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    from trastienda.ledger.forms import parse_amount
+
+    with translation.override(language):
+        assert parse_amount(typed) == Decimal(expected)

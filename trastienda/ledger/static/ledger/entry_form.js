@@ -10,6 +10,8 @@
     if (!s) { return 0n; }
     if (decimalSep !== "." && s.indexOf(decimalSep) !== -1) {
       s = s.split(thousandSep).join("").split(decimalSep).join(".");
+    } else if (thousandSep === "." && /^-?\d{1,3}(\.\d{3})+$/.test(s)) {
+      s = s.split(".").join("");  // "1.000" where "." groups thousands: one thousand
     } else if (thousandSep !== ".") {
       s = s.split(thousandSep).join("");
     }

@@ -25,6 +25,7 @@ from trastienda.ledger.models import (
     Period,
     Project,
 )
+from trastienda.ledger.services import ACCOUNT_FIELDS
 
 
 class ExchangeRateForm(CompanyModelForm):
@@ -36,19 +37,7 @@ class ExchangeRateForm(CompanyModelForm):
 class AccountForm(CompanyModelForm):
     class Meta:
         model = Account
-        fields = (
-            "code",
-            "parent",
-            "name_es",
-            "name_it",
-            "name_en",
-            "type",
-            "subtype",
-            "postable",
-            "active",
-            "reconcilable",
-            "default_currency",
-        )
+        fields = ACCOUNT_FIELDS
 
     def set_company(self, company: Company) -> None:
         field = self.fields["parent"]

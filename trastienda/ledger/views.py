@@ -132,19 +132,7 @@ class AccountViews(ObjectViews):
     filterset = filters.AccountFilterSet
     form = forms.AccountForm
     select_related = ("company", "parent")
-    detail_fields = (
-        "code",
-        "parent",
-        "name_es",
-        "name_it",
-        "name_en",
-        "type",
-        "subtype",
-        "postable",
-        "active",
-        "reconcilable",
-        "default_currency",
-    )
+    detail_fields = services.ACCOUNT_FIELDS
     create_service = services.account_create
     update_service = services.account_update
     delete_service = services.account_delete

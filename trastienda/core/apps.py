@@ -8,9 +8,15 @@ from trastienda.core.navigation import Menu, MenuItem
 
 
 def _sync_roles(sender: Any, **kwargs: Any) -> None:
+    """After ``migrate``, once: post_migrate is sent per app, and every app's permissions
+    exist only when the last one's signal comes (Django sends them in app order)."""
+    from django.apps import apps
+
     from trastienda.core.permissions import roles_sync
 
-    roles_sync()
+    with_models = [cfg for cfg in apps.get_app_configs() if cfg.models_module is not None]
+    if with_models and sender is with_models[-1]:
+        roles_sync()
 
 
 class CoreConfig(AppConfig):

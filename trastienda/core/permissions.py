@@ -105,7 +105,6 @@ def _app_set(value: frozenset[str] | str, *, business_only: bool) -> set[str]:
 
 def spec_permissions(spec: RoleSpec) -> list[Permission]:
     """Every Permission the built-in role ``spec`` grants, given the apps installed now."""
-    is_full_all = spec.full == ALL
     full = _app_set(spec.full, business_only=False)
     write = _app_set(spec.write, business_only=True)
     # The auditor reads the platform apps too; other roles read business apps only.
@@ -128,8 +127,6 @@ def spec_permissions(spec: RoleSpec) -> list[Permission]:
     for dotted in spec.extra:
         app, codename = dotted.split(".", 1)
         wanted.add((app, codename))
-    if is_full_all:
-        wanted.update((p.content_type.app_label, p.codename) for p in perms)
     return [p for p in perms if (p.content_type.app_label, p.codename) in wanted]
 
 

@@ -23,9 +23,6 @@ class BaseTable(tables.Table):
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
         default_columns: tuple[str, ...] = ()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-
     @classmethod
     def choosable_columns(cls) -> list[tuple[str, Any]]:
         return [

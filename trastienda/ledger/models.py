@@ -199,6 +199,24 @@ class LedgerSettings(CompanyOwned):
     lock_date = models.DateField(
         _("lock date for all but chief accountants"), null=True, blank=True
     )
+    exchange_gain_account = models.ForeignKey(
+        "Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("exchange gains account"),
+        help_text=_("Exchange differences in favour: rounding on posting and revaluation."),
+    )
+    exchange_loss_account = models.ForeignKey(
+        "Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("exchange losses account"),
+        help_text=_("Exchange differences against: rounding on posting and revaluation."),
+    )
 
     class Meta:
         verbose_name = _("ledger settings")
@@ -376,6 +394,20 @@ class JournalEntry(CompanyOwned):
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     description = models.CharField(_("description"), max_length=300, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    source_document = models.ForeignKey(
+        "documents.Document",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("source document"),
+    )
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        help_text=_("Identifier in the system the entry came from; importing it twice is refused."),
+    )
     fiscal_year = models.ForeignKey(
         FiscalYear,
         on_delete=models.PROTECT,
@@ -418,6 +450,11 @@ class JournalEntry(CompanyOwned):
                 fields=["journal", "fiscal_year", "sequence_number"],
                 condition=models.Q(sequence_number__isnull=False),
                 name="ledger_entry_sequence_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="ledger_entry_external_id_unique",
             ),
             models.UniqueConstraint(
                 fields=["company", "chain_seq"],
@@ -528,3 +565,40 @@ class AccountBalance(models.Model):
 
     def as_key(self) -> tuple[Any, ...]:
         return (self.account_id, self.currency_id, self.year, self.month)
+
+
+class DimensionBalance(models.Model):
+    """Movements of an account in one month on one analytic dimension (cost centre or project).
+
+    Only lines that carry the dimension have a row; company-currency minor units. Maintained in
+    the posting transaction beside :class:`AccountBalance`.
+    """
+
+    class Dimension(models.TextChoices):
+        COST_CENTRE = "cost_centre", _("Cost centre")
+        PROJECT = "project", _("Project")
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
+    dimension_id = models.PositiveBigIntegerField()
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField()
+    debit = models.BigIntegerField(default=0)
+    credit = models.BigIntegerField(default=0)
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "dimension", "dimension_id", "year", "month"],
+                name="ledger_dimension_balance_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "dimension", "year", "month"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.account_id} {self.dimension}={self.dimension_id} {self.year}-{self.month:02d}"
+        )

@@ -29,7 +29,7 @@ from trastienda.core import context
 from trastienda.core.models import Company
 from trastienda.core.money import Money
 from trastienda.ledger import core as arithmetic
-from trastienda.ledger import hashing
+from trastienda.ledger import fx, hashing
 from trastienda.ledger.models import (
     PARTNER_SUBTYPES,
     Account,
@@ -39,6 +39,7 @@ from trastienda.ledger.models import (
     ChainHead,
     CostCentre,
     Currency,
+    DimensionBalance,
     ExchangeRate,
     FiscalYear,
     Journal,
@@ -1162,6 +1163,47 @@ def _balances_add(company: Company, entry: JournalEntry, lines: list[JournalEntr
                 credit=move.credit,
                 amount_currency=move.amount_currency,
             )
+    _dimension_balances_add(company, entry, lines)
+
+
+def _dimension_moves(
+    entry_date: dt.date, lines: Iterable[JournalEntryLine]
+) -> dict[tuple[int, str, int, int, int], tuple[int, int]]:
+    """(account, dimension, dimension id, year, month) -> (debit, credit) of the lines."""
+    moves: dict[tuple[int, str, int, int, int], tuple[int, int]] = {}
+    for line in lines:
+        for dimension, value in (
+            (DimensionBalance.Dimension.COST_CENTRE, line.cost_centre_id),
+            (DimensionBalance.Dimension.PROJECT, line.project_id),
+        ):
+            if value is None:
+                continue
+            key = (line.account_id, str(dimension), value, entry_date.year, entry_date.month)
+            debit, credit = moves.get(key, (0, 0))
+            moves[key] = (debit + line.debit, credit + line.credit)
+    return moves
+
+
+def _dimension_balances_add(
+    company: Company, entry: JournalEntry, lines: list[JournalEntryLine]
+) -> None:
+    for (account_id, dimension, value, year, month), (debit, credit) in _dimension_moves(
+        entry.date, lines
+    ).items():
+        updated = DimensionBalance.objects.filter(
+            account_id=account_id, dimension=dimension, dimension_id=value, year=year, month=month
+        ).update(debit=F("debit") + debit, credit=F("credit") + credit)
+        if not updated:
+            DimensionBalance.objects.create(
+                company=company,
+                account_id=account_id,
+                dimension=dimension,
+                dimension_id=value,
+                year=year,
+                month=month,
+                debit=debit,
+                credit=credit,
+            )
 
 
 def entry_post(*, instance: JournalEntry, allow_before_lock: bool = False) -> JournalEntry:
@@ -1179,8 +1221,9 @@ def entry_post(*, instance: JournalEntry, allow_before_lock: bool = False) -> Jo
             .select_related("account")
             .order_by("line_no")
         )
+        lines, fx_errors = fx.balance_currencies(entry, lines)
         errors, year = _posting_errors(entry, lines, allow_before_lock)
-        _raise(errors)
+        _raise(fx_errors | errors)
         if year is None:  # pragma: no cover - _posting_errors reported it
             raise _fail("date", _("No fiscal year covers the date."))
         head, _created = ChainHead.objects.get_or_create(company=company)
@@ -1337,8 +1380,31 @@ def ledger_balances_verify(*, company: Company) -> list[tuple[Any, Any, Any]]:
     }
     stored = {k: v for k, v in stored.items() if v != arithmetic.Movement()}
     computed = balances_recompute(company=company)
-    return [
+    differences: list[tuple[Any, Any, Any]] = [
         (key, stored.get(key), computed.get(key))
         for key in sorted(set(stored) | set(computed), key=str)
         if stored.get(key) != computed.get(key)
     ]
+    stored_dims = {
+        (b.account_id, b.dimension, b.dimension_id, b.year, b.month): (b.debit, b.credit)
+        for b in DimensionBalance.objects.for_company(company)
+        if b.debit or b.credit
+    }
+    computed_dims: dict[tuple[int, str, int, int, int], tuple[int, int]] = {}
+    posted = (
+        JournalEntryLine.objects.for_company(company)
+        .filter(entry__state=JournalEntry.State.POSTED)
+        .filter(Q(cost_centre__isnull=False) | Q(project__isnull=False))
+        .select_related("entry")
+        .only("account_id", "cost_centre_id", "project_id", "debit", "credit", "entry__date")
+    )
+    for line in posted.iterator(chunk_size=2000):
+        for key, (debit, credit) in _dimension_moves(line.entry.date, [line]).items():
+            before = computed_dims.get(key, (0, 0))
+            computed_dims[key] = (before[0] + debit, before[1] + credit)
+    differences += [
+        (key, stored_dims.get(key), computed_dims.get(key))
+        for key in sorted(set(stored_dims) | set(computed_dims), key=str)
+        if stored_dims.get(key) != computed_dims.get(key)
+    ]
+    return differences

@@ -11,6 +11,8 @@ from trastienda.ledger import services
 from trastienda.ledger.models import (
     Account,
     AccountBalance,
+    CostCentre,
+    DimensionBalance,
     FiscalYear,
     Journal,
     JournalEntry,
@@ -18,6 +20,7 @@ from trastienda.ledger.models import (
     JournalSequence,
     LedgerSettings,
     Period,
+    Project,
 )
 from trastienda.ledger.tests.conftest import BANK, CAPITAL, CUSTOMERS, FEES, SALES
 
@@ -203,6 +206,41 @@ def test_reverse_restores_balances(books: Any, posted: Any) -> None:
     with pytest.raises(ValidationError):
         services.entry_reverse(instance=entry)  # only once
     assert services.ledger_balances_verify(company=books) == []
+
+
+def test_dimension_balances_follow_posting_and_reversal(books: Any, posted: Any) -> None:
+    shop = CostCentre.objects.create(company=books, code="SHOP", name="Shop")
+    fair = Project.objects.create(company=books, code="FAIR", name="Fair")
+    entry = posted(
+        lines=[
+            {"account": FEES, "debit": "60.00", "cost_centre": "SHOP", "project": "FAIR"},
+            {"account": FEES, "debit": "40.00", "cost_centre": "SHOP"},
+            {"account": BANK, "credit": "100.00"},
+        ]
+    )
+    rows = {
+        (b.dimension, b.dimension_id): (b.debit, b.credit)
+        for b in DimensionBalance.objects.for_company(books)
+    }
+    assert rows == {("cost_centre", shop.pk): (10000, 0), ("project", fair.pk): (6000, 0)}
+    assert services.ledger_balances_verify(company=books) == []
+    services.entry_reverse(instance=entry, date=dt.date(2026, 4, 1))
+    april = DimensionBalance.objects.for_company(books).filter(month=4)
+    assert sorted((b.dimension, b.debit, b.credit) for b in april) == [
+        ("cost_centre", 0, 10000),
+        ("project", 0, 6000),
+    ]
+    assert services.ledger_balances_verify(company=books) == []
+    DimensionBalance.objects.filter(dimension="project", month=3).update(debit=1)
+    ((key, stored, computed),) = services.ledger_balances_verify(company=books)
+    assert key == (
+        Account.objects.get(company=books, code=FEES).pk,
+        "project",
+        fair.pk,
+        2026,
+        3,
+    )
+    assert (stored, computed) == ((1, 0), (6000, 0))
 
 
 def _raw(sql: str, params: list[Any]) -> None:

@@ -113,6 +113,8 @@ DEMO_COMPANIES = (
 # username, first name, last name, language, {company code: role code}
 DEMO_USERS: tuple[tuple[str, str, str, str, dict[str, str]], ...] = (
     ("lucia.martin", "Lucía", "Martín", "es", {"ES01": "administrator", "IT01": "administrator"}),
+    ("ana.ruiz", "Ana", "Ruiz", "es", {"ES01": "chief_accountant"}),
+    ("paolo.conti", "Paolo", "Conti", "it", {"IT01": "chief_accountant"}),
     ("javier.garcia", "Javier", "García", "es", {"ES01": "accountant"}),
     ("marco.rossi", "Marco", "Rossi", "it", {"IT01": "accountant"}),
     ("carmen.lopez", "Carmen", "López", "es", {"ES01": "clerk"}),

@@ -30,6 +30,7 @@ class RoleSpec:
     write: frozenset[str] = frozenset()  # apps with view/add/change (no delete)
     view: frozenset[str] | str = frozenset()  # apps with view permissions
     extra: frozenset[str] = field(default_factory=frozenset)  # "app_label.codename"
+    exclude: frozenset[str] = field(default_factory=frozenset)  # "app_label.codename"
     two_factor: bool = False
 
 
@@ -42,12 +43,21 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
         two_factor=True,
     ),
     RoleSpec(
+        "chief_accountant",
+        _("Chief accountant"),
+        _("An accountant who also posts before the lock date and closes fiscal years."),
+        full=frozenset({"ledger", "billing", "banking", "documents"}),
+        view=ALL,
+        extra=frozenset({"core.export_data"}),
+    ),
+    RoleSpec(
         "accountant",
         _("Accountant"),
         _("Books, invoicing, banking and documents; reads every business area."),
         full=frozenset({"ledger", "billing", "banking", "documents"}),
         view=ALL,
         extra=frozenset({"core.export_data"}),
+        exclude=frozenset({"ledger.post_before_lock", "ledger.change_fiscalyear"}),
     ),
     RoleSpec(
         "clerk",
@@ -127,6 +137,9 @@ def spec_permissions(spec: RoleSpec) -> list[Permission]:
     for dotted in spec.extra:
         app, codename = dotted.split(".", 1)
         wanted.add((app, codename))
+    for dotted in spec.exclude:
+        app, codename = dotted.split(".", 1)
+        wanted.discard((app, codename))
     return [p for p in perms if (p.content_type.app_label, p.codename) in wanted]
 
 

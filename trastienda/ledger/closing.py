@@ -36,6 +36,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trastienda.core.models import Company
 from trastienda.core.money import Money
@@ -232,7 +233,11 @@ def _checks(fiscal_year: FiscalYear) -> None:
     count = drafts.count()
     if count:
         errors["drafts"] = [
-            _("%(count)d draft entries are dated in the year: post or delete them first.")
+            ngettext(
+                "%(count)d draft entry is dated in the year: post or delete it first.",
+                "%(count)d draft entries are dated in the year: post or delete them first.",
+                count,
+            )
             % {"count": count}
         ]
     totals = AccountBalance.objects.for_company(company).aggregate(d=Sum("debit"), c=Sum("credit"))

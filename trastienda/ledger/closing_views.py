@@ -17,8 +17,8 @@ from trastienda.ledger.views import LOCK_PERM, FiscalYearViews
 
 class FiscalYearClosingView(CompanyView):
     """GET: the year's state and its closing entries; POST ``action`` = close | open_next |
-    reopen. Needs ``ledger.change_fiscalyear`` (administrators and accountants by default;
-    a company that wants only a chief accountant to close customises the roles)."""
+    reopen. Needs ``ledger.change_fiscalyear`` (administrators and chief
+    accountants by default)."""
 
     views = FiscalYearViews
     required_perm = "ledger.change_fiscalyear"

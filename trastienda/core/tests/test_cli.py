@@ -13,6 +13,7 @@ from django.db import connections
 from trastienda.cli import main
 from trastienda.core.management.commands import serve
 from trastienda.core.models import Company, Membership
+from trastienda.core.permissions import BUILTIN_ROLES
 
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -70,7 +71,7 @@ def test_createcompany():
     assert "Created company ES02 · Talleres Norte S.L. (tax id B87654323)." in out
     company = Company.objects.get(code="ES02")
     assert (company.base_currency, company.language, company.country) == ("EUR", "es", "ES")
-    assert company.roles.count() == 7
+    assert company.roles.count() == len(BUILTIN_ROLES)
 
 
 @pytest.mark.django_db

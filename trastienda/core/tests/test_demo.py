@@ -44,7 +44,7 @@ def test_demo_creates_two_companies_and_a_person_per_role():
         assert roles == {spec.code for spec in BUILTIN_ROLES}
         assert Document.objects.for_company(company).count() >= 4
     users = get_user_model().objects.all()
-    assert users.count() == 12
+    assert users.count() == len(demo.DEMO_USERS)
     for user in users:
         assert user.username.lower() not in FORBIDDEN_USERNAMES
         assert user.first_name and user.last_name
@@ -63,7 +63,7 @@ def test_demo_creates_two_companies_and_a_person_per_role():
 def test_demo_twice_creates_nothing_twice():
     demo.demo_run(log=lambda line: None)
     first = counts()
-    assert first == {"companies": 2, "roles": 14, "users": 12, "memberships": 14, "documents": 9}
+    assert first == {"companies": 2, "roles": 16, "users": 14, "memberships": 16, "documents": 9}
     lines = []
     demo.demo_run(log=lines.append)
     assert counts() == first
@@ -93,7 +93,7 @@ def test_later_modules_add_steps_that_see_the_companies(monkeypatch):
     names = [name for _order, name, _fn in demo.demo_steps()]
     assert names.index(f"{__name__}.{module_step.__qualname__}") == len(names) - 1
     demo.demo_run(log=lambda line: None)
-    assert seen == [["ES01", "IT01"], 12]
+    assert seen == [["ES01", "IT01"], len(demo.DEMO_USERS)]
 
 
 @pytest.mark.django_db
@@ -107,4 +107,4 @@ def test_demo_command_prints_the_logins(capsys):
     for username, *_rest in demo.DEMO_USERS:
         assert username in out
     call_command("demo", no_serve=True)
-    assert counts()["users"] == 12
+    assert counts()["users"] == len(demo.DEMO_USERS)

@@ -101,6 +101,22 @@ def test_membership_grants_role_permissions(accountant, company):
     assert "core.change_company" not in perms and "core.view_all_audit" not in perms
 
 
+def test_only_chief_accountants_post_before_the_lock_and_close_years(make_user, company):
+    chief = make_user("ines", company=company, role="chief_accountant")
+    clerk_of_books = make_user("tomas", company=company, role="accountant")
+    chief_perms = membership_perms(Membership.objects.get(user=chief, company=company))
+    accountant_perms = membership_perms(
+        Membership.objects.get(user=clerk_of_books, company=company)
+    )
+    for perm in ("ledger.post_before_lock", "ledger.change_fiscalyear"):
+        assert perm in chief_perms and perm not in accountant_perms
+    # Otherwise the two roles hold the same books permissions.
+    assert chief_perms - accountant_perms == {
+        "ledger.post_before_lock",
+        "ledger.change_fiscalyear",
+    }
+
+
 def test_role_update_marks_builtin_customised_and_sync_respects_it(company):
     from trastienda.core.permissions import roles_sync
 

@@ -77,6 +77,15 @@ install_package() {  # install_package "" | "test"
     echo "$digest" > "$stamp"
 }
 
+# WeasyPrint (the PDF exports) loads Pango when imported; Debian ships it as libpango-1.0-0
+# and libpangoft2-1.0-0. Call after install_package.
+ensure_pdf_libraries() {
+    "$VENV/bin/python" -c "import weasyprint" >/dev/null 2>&1 && return 0
+    need_packages "Pango (for the PDF exports with WeasyPrint)" libpango-1.0-0 libpangoft2-1.0-0
+    "$VENV/bin/python" -c "import weasyprint" >/dev/null 2>&1 \
+        || die "WeasyPrint cannot load Pango even with libpango-1.0-0 and libpangoft2-1.0-0 installed"
+}
+
 compile_translations() {
     if [ -z "$(find "$ROOT/trastienda" -name '*.po' -path '*/locale/*' -print -quit)" ]; then
         return 0

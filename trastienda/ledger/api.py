@@ -379,7 +379,11 @@ class JournalEntryViewSet(CompanyModelViewSet):
     create_service = services.entry_create_draft
     update_service = services.entry_update_draft
     delete_service = services.entry_delete_draft
-    action_perms = {"post_entry": POST_PERM, "reverse": POST_PERM}
+    action_perms = {
+        "post_entry": POST_PERM,
+        "reverse": POST_PERM,
+        "import_file": ("add", POST_PERM),
+    }
 
     def perform_create(self, serializer: Any) -> None:
         serializer.validated_data["lines"] = [
@@ -421,6 +425,23 @@ class JournalEntryViewSet(CompanyModelViewSet):
             allow_before_lock=has_perm(request, "ledger.post_before_lock"),
         )
         return self._respond(entry)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportSerializer},
+        responses={201: dict, 200: dict, 400: dict, 409: dict},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_file(self, request: Request) -> Response:
+        """Import a CSV or XLSX file of entries, all or nothing: 201 (posted), 200 (all
+        imported before), 400 (problems by file line), 409 (closed or locked periods)."""
+        from trastienda.ledger.import_views import api_import
+
+        return api_import(request)
 
 
 router.register("ledger/currencies", CurrencyViewSet, basename="ledger-currency")
@@ -624,3 +645,108 @@ class JournalBookViewSet(ReportViewSet):
 router.register("ledger/trial-balance", TrialBalanceViewSet, basename="ledger-trial-balance")
 router.register("ledger/general-ledger", GeneralLedgerViewSet, basename="ledger-general-ledger")
 router.register("ledger/journal-book", JournalBookViewSet, basename="ledger-journal-book")
+
+
+# --- period-end revaluation of foreign-currency balances ------------------------------------
+
+from trastienda.ledger import fx  # noqa: E402
+
+
+class RevaluationSerializer(serializers.Serializer[Any]):
+    date = serializers.DateField()
+    reverse_on = serializers.DateField(required=False, allow_null=True)
+
+
+class RevaluationViewSet(CompanyGenericViewSet):
+    """Revaluation of the open foreign-currency balances of the monetary accounts.
+
+    ``GET ?date=YYYY-MM-DD`` (default today) previews it; ``POST {"date": ..., "reverse_on":
+    ...}`` posts the entry (201, the entry) or answers 200 with ``entry: null`` when the book
+    values already match. Needs ``ledger.post_journalentry``.
+    """
+
+    permission_model = JournalEntry
+    action_perms = {"list": POST_PERM, "create": POST_PERM}
+    pagination_class = None
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("date", OpenApiTypes.DATE, description="Default: today.")],
+    )
+    def list(self, request: Request) -> Response:
+        from django.utils import timezone
+
+        company = request.company  # type: ignore[attr-defined]
+        query = RevaluationSerializer(
+            data={"date": request.query_params.get("date") or timezone.localdate()}
+        )
+        query.is_valid(raise_exception=True)
+        date = query.validated_data["date"]
+        lines = self.call_service(fx.revaluation_preview, company=company, date=date)
+        base = company.base_currency
+
+        def amount(minor: int, currency: str) -> str:
+            return str(Money(minor, currency).to_decimal())
+
+        return Response(
+            {
+                "date": date,
+                "currency": base,
+                "lines": [
+                    {
+                        "account": x.account.code,
+                        "name": x.account.name,
+                        "partner": x.partner,
+                        "currency": x.currency,
+                        "balance": amount(x.balance, x.currency),
+                        "rate": str(x.rate),
+                        "rate_date": x.rate.date,
+                        "revalued": amount(x.revalued, base),
+                        "book_value": amount(x.book_value, base),
+                        "difference": amount(x.difference, base),
+                    }
+                    for x in lines
+                ],
+                "difference": amount(sum(x.difference for x in lines), base),
+            }
+        )
+
+    @extend_schema(request=RevaluationSerializer, responses={201: JournalEntrySerializer})
+    def create(self, request: Request) -> Response:
+        data = RevaluationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = self.call_service(
+            fx.revaluation_post,
+            data,
+            company=request.company,  # type: ignore[attr-defined]
+            date=data.validated_data["date"],
+            reverse_on=data.validated_data.get("reverse_on"),
+            allow_before_lock=has_perm(request, "ledger.post_before_lock"),
+        )
+        if entry is None:
+            return Response({"entry": None, "detail": _("Nothing to revalue at this date.")})
+        entry = (
+            JournalEntry.objects.select_related("journal", "company")
+            .prefetch_related(*JournalEntryViewSet.prefetch_related)
+            .get(pk=entry.pk)
+        )
+        context = {"request": request, "view": self}
+        return Response(JournalEntrySerializer(entry, context=context).data, status=201)
+
+
+router.register("ledger/revaluation", RevaluationViewSet, basename="ledger-revaluation")
+
+
+# --- export of the books (hledger, beancount, CSV; streamed) -------------------------------
+
+from trastienda.ledger.plaintext_views import BooksExportViewSet  # noqa: E402
+
+router.register("ledger/export", BooksExportViewSet, basename="ledger-export")
+
+
+# --- financial statements (profit and loss, balance sheet) ----------------------------------
+
+from trastienda.ledger.statement_api import BalanceSheetViewSet, ProfitAndLossViewSet  # noqa: E402
+
+router.register("ledger/profit-and-loss", ProfitAndLossViewSet, basename="ledger-profit-and-loss")
+router.register("ledger/balance-sheet", BalanceSheetViewSet, basename="ledger-balance-sheet")

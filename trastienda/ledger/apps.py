@@ -63,6 +63,18 @@ class LedgerConfig(AppConfig):
                 "ledger.view_journalentry",
                 "bi-book",
             ),
+            MenuItem(
+                _("Profit and loss"),
+                "ledger:report_profit_and_loss",
+                "ledger.view_journalentry",
+                "bi-graph-up",
+            ),
+            MenuItem(
+                _("Balance sheet"),
+                "ledger:report_balance_sheet",
+                "ledger.view_journalentry",
+                "bi-clipboard-data",
+            ),
             MenuItem(_("Journals"), "ledger:journal_list", "ledger.view_journal", "bi-journals"),
             MenuItem(
                 _("Fiscal years"),
@@ -98,6 +110,18 @@ class LedgerConfig(AppConfig):
                 "ledger:exchangerate_import",
                 "ledger.add_exchangerate",
                 "bi-upload",
+            ),
+            MenuItem(
+                _("Import entries"),
+                "ledger:journalentry_import",
+                "ledger.add_journalentry",
+                "bi-upload",
+            ),
+            MenuItem(
+                _("Revaluation"),
+                "ledger:revaluation",
+                "ledger.post_journalentry",
+                "bi-arrow-repeat",
             ),
         ),
         order=200,

@@ -63,7 +63,40 @@ RATES = (
     (dt.date(2026, 1, 2), "CHF", "0.9401"),
     (dt.date(2026, 1, 5), "USD", "1.0321"),
     (dt.date(2026, 1, 5), "GBP", "0.83015"),
+    (dt.date(2026, 6, 30), "USD", "1.0712"),
 )
+# Foreign-currency activity of the Spanish company (1 EUR = 1.0321 USD on 5 January), so that
+# the revaluation page has balances to value: a USD bank account (573) and a USD customer (4304).
+USD_CUSTOMER = "Hardware Depot Inc."
+USD_ENTRIES: list[tuple[str, str, dt.date, str, list[dict[str, Any]]]] = [
+    (
+        "DEMO-2026-USD-BNK",
+        "BNK",
+        dt.date(2026, 1, 5),
+        "Transfer to the USD current account",
+        [
+            {"account": "573", "debit": "9689.08", "currency": "USD", "amount_currency": "10000"},
+            {"account": "5720", "credit": "9689.08"},
+        ],
+    ),
+    (
+        "DEMO-2026-USD-SAL",
+        "SAL",
+        dt.date(2026, 1, 5),
+        f"Export sale to {USD_CUSTOMER} (USD)",
+        [
+            {
+                "account": "4304",
+                "debit": "4844.49",
+                "currency": "USD",
+                "amount_currency": "5000",
+                "partner": USD_CUSTOMER,
+                "due_date": dt.date(2026, 3, 5),
+            },
+            {"account": "7000", "credit": "4844.49"},
+        ],
+    ),
+]
 
 
 def _money(value: Decimal) -> str:
@@ -179,6 +212,8 @@ def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, 
                 ],
             ),
         ]
+    if country == "ES":
+        rows += USD_ENTRIES
     return rows
 
 

@@ -83,6 +83,30 @@ def _months_sums(
     return rows.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
 
 
+DayRange = tuple[dt.date | None, dt.date]
+
+
+def range_parts(start: dt.date | None, end: dt.date) -> tuple[DayRange | None, list[DayRange]]:
+    """Split ``start`` (None: the beginning) .. ``end`` into its whole calendar months and the
+    days left at either end: ``(whole, days)`` where ``whole`` is (first day of the first whole
+    month or None, last day of the last whole month), or None when no whole month is inside,
+    to be read from monthly balances; ``days`` are the ranges to sum from the lines."""
+    if start is not None and start > end:
+        return None, []
+    whole_from: dt.date | None = None  # the first day of the first whole month
+    if start is not None:
+        whole_from = start if start.day == 1 else month_end(start) + dt.timedelta(1)
+    whole_to = end if end == month_end(end) else end.replace(day=1) - dt.timedelta(1)
+    if whole_from is not None and whole_from > whole_to:
+        return None, [(start, end)]  # no whole month inside
+    days: list[DayRange] = []
+    if start is not None and whole_from is not None and start < whole_from:
+        days.append((start, whole_from - dt.timedelta(1)))
+    if whole_to < end:
+        days.append((whole_to + dt.timedelta(1), end))
+    return (whole_from, whole_to), days
+
+
 def movement_sums(
     company: Company, start: dt.date | None, end: dt.date, *, accounts: Q | None = None
 ) -> Sums:
@@ -91,20 +115,11 @@ def movement_sums(
     ``accounts`` filters on the account (a ``Q`` over ``account__...`` lookups).
     """
     sums: Sums = {}
-    if start is not None and start > end:
-        return sums
-    whole_from: dt.date | None = None  # the first day of the first whole month
-    if start is not None:
-        whole_from = start if start.day == 1 else month_end(start) + dt.timedelta(1)
-    whole_to = end if end == month_end(end) else end.replace(day=1) - dt.timedelta(1)
-    if whole_from is not None and whole_from > whole_to:
-        _add(sums, _lines_sums(company, start, end, accounts))  # no whole month inside
-        return sums
-    _add(sums, _months_sums(company, whole_from, whole_to, accounts))
-    if start is not None and whole_from is not None and start < whole_from:
-        _add(sums, _lines_sums(company, start, whole_from - dt.timedelta(1), accounts))
-    if whole_to < end:
-        _add(sums, _lines_sums(company, whole_to + dt.timedelta(1), end, accounts))
+    whole, days = range_parts(start, end)
+    if whole is not None:
+        _add(sums, _months_sums(company, whole[0], whole[1], accounts))
+    for first, last in days:
+        _add(sums, _lines_sums(company, first, last, accounts))
     return sums
 
 

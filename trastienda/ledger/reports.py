@@ -2,7 +2,9 @@
 
 Each page works without parameters (the current fiscal year), reads posted entries only
 (:mod:`trastienda.ledger.queries`), shows amounts formatted for the active locale and exports
-to CSV and XLSX (``?export=csv|xlsx``, needs ``core.export_data``, audited as ``export``).
+to CSV, XLSX and PDF (``?export=csv|xlsx|pdf``, needs ``core.export_data``, audited as
+``export``). The PDF is rendered by :mod:`trastienda.core.pdf`. :meth:`ReportView.offline`
+gives a view without a request, for the ``ledger report`` command.
 """
 
 from __future__ import annotations
@@ -10,19 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import urlencode
 
 from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trastienda.core import pdf
 from trastienda.core.exports import CONTENT_TYPES, export_bytes
-from trastienda.core.generic import EXPORT_FORMATS, CompanyView, audit, company_url, deny
+from trastienda.core.generic import CompanyView, audit, company_url, deny
 from trastienda.core.models import Company
 from trastienda.core.money import Money, currency_exponent
 from trastienda.core.permissions import has_perm
@@ -30,6 +33,7 @@ from trastienda.ledger import queries
 from trastienda.ledger.models import Account
 
 REPORT_PERM = "ledger.view_journalentry"
+EXPORT_FORMATS = ("csv", "xlsx", "pdf")
 PER_PAGE = 100
 EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 
@@ -81,10 +85,18 @@ class ReportView(CompanyView):
     template_name: ClassVar[str] = ""
     slug: ClassVar[str] = ""
     title: ClassVar[Any] = ""
+    _company: Company | None = None
+
+    @classmethod
+    def offline(cls, company: Company) -> Self:
+        """The view of ``company`` without a request (exports from the command line)."""
+        view = cls()
+        view._company = company
+        return view
 
     @property
     def company(self) -> Company:
-        return self.request.company  # type: ignore[attr-defined]
+        return getattr(self, "_company", None) or self.request.company  # type: ignore[attr-defined]
 
     @property
     def currency(self) -> str:
@@ -104,8 +116,11 @@ class ReportView(CompanyView):
     def entry_url(self, pk: int) -> str:
         return company_url(self.request, "ledger:journalentry_detail", pk=pk)
 
+    def get_params(self, data: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        return report_params(self.company, data)
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        params, errors = report_params(self.company, request.GET)
+        params, errors = self.get_params(request.GET)
         fmt = request.GET.get("export")
         if fmt:
             if fmt not in EXPORT_FORMATS:
@@ -137,23 +152,69 @@ class ReportView(CompanyView):
     def export_table(self, params: dict[str, Any]) -> tuple[Sequence[Any], list[Sequence[Any]]]:
         raise NotImplementedError
 
-    def export(self, fmt: str, params: dict[str, Any]) -> HttpResponse:
-        header, rows = self.export_table(params)
-        data = export_bytes(fmt, header, rows, title=str(self.title))
-        filename = (
+    def filename(self, params: dict[str, Any], fmt: str) -> str:
+        return (
             f"{self.slug}-{self.company.code}-{params['date_from'].isoformat()}"
             f"-{params['date_to'].isoformat()}.{fmt}"
         )
+
+    def render_export(self, fmt: str, params: dict[str, Any]) -> tuple[bytes, str, int]:
+        """(file content, file name, rows) of the report in ``fmt``: csv, xlsx or pdf."""
+        if fmt == "pdf":
+            data, count = self.pdf(params)
+        else:
+            header, rows = self.export_table(params)
+            data, count = export_bytes(fmt, header, rows, title=str(self.title)), len(rows)
+        return data, self.filename(params, fmt), count
+
+    def export(self, fmt: str, params: dict[str, Any]) -> HttpResponse:
+        data, filename, count = self.render_export(fmt, params)
         audit(
             action="export",
             company=self.company,
             object_type=f"ledger.{self.slug}",
             object_repr=filename,
-            extra={"format": fmt, "rows": len(rows), "query": self.request.GET.urlencode()},
+            extra={"format": fmt, "rows": count, "query": self.request.GET.urlencode()},
         )
-        response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
+        response = HttpResponse(data, content_type=REPORT_CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+    # --- PDF -------------------------------------------------------------------------------
+
+    landscape: ClassVar[bool] = False
+
+    def subtitle(self, params: dict[str, Any]) -> str:
+        dates = _("%(start)s to %(end)s") % {
+            "start": date_format(params["date_from"], "SHORT_DATE_FORMAT"),
+            "end": date_format(params["date_to"], "SHORT_DATE_FORMAT"),
+        }
+        return f"{dates} · {self.currency}"
+
+    def pdf_table(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The context of ``core/pdf/table.html``: columns, rows, footer (see core.pdf)."""
+        raise NotImplementedError
+
+    def pdf(self, params: dict[str, Any]) -> tuple[bytes, int]:
+        context = {"empty": _("No posted movements in this period."), **self.pdf_table(params)}
+        data = pdf.render_pdf(
+            "core/pdf/table.html",
+            context,
+            company=self.company,
+            title=str(self.title),
+            subtitle=self.subtitle(params),
+            landscape=self.pdf_landscape(context),
+        )
+        return data, len(context["rows"])
+
+    def pdf_landscape(self, context: dict[str, Any]) -> bool:
+        return self.landscape
+
+    def money_cell(self, minor: int, blank_zero: bool = False) -> dict[str, Any]:
+        return pdf.cell("" if blank_zero and not minor else self.fmt(minor), "num")
+
+
+REPORT_CONTENT_TYPES = {**CONTENT_TYPES, "pdf": pdf.CONTENT_TYPE}
 
 
 class TrialBalanceView(ReportView):
@@ -240,6 +301,44 @@ class TrialBalanceView(ReportView):
             ]
         )
         return header, rows
+
+    def pdf_table(self, params: dict[str, Any]) -> dict[str, Any]:
+        report = self.build(params)
+        rows = [
+            pdf.row(
+                [
+                    pdf.cell(r.account.code, "code"),
+                    pdf.cell(
+                        r.account.name,
+                        f"indent-{min(r.account.level, 5)}" if params["groups"] else "",
+                    ),
+                    self.money_cell(r.opening),
+                    self.money_cell(r.debit),
+                    self.money_cell(r.credit),
+                    self.money_cell(r.closing),
+                ],
+                "group" if r.is_group else "",
+            )
+            for r in report.rows
+        ]
+        return {
+            "columns": [
+                pdf.column(_("Account")),
+                pdf.column(_("Name")),
+                pdf.column(_("Opening"), numeric=True),
+                pdf.column(_("Debit"), numeric=True),
+                pdf.column(_("Credit"), numeric=True),
+                pdf.column(_("Closing"), numeric=True),
+            ],
+            "rows": rows,
+            "footer": [
+                pdf.cell(_("Total"), span=2),
+                self.money_cell(report.opening),
+                self.money_cell(report.debit),
+                self.money_cell(report.credit),
+                self.money_cell(report.closing),
+            ],
+        }
 
 
 class GeneralLedgerView(ReportView):
@@ -348,6 +447,57 @@ class GeneralLedgerView(ReportView):
         ]
         return header, rows
 
+    def subtitle(self, params: dict[str, Any]) -> str:
+        account = self.pick_account(params)
+        prefix = f"{account.code} {account.name} · " if account is not None else ""
+        return prefix + super().subtitle(params)
+
+    def pdf_table(self, params: dict[str, Any]) -> dict[str, Any]:
+        columns = [
+            pdf.column(_("Date")),
+            pdf.column(_("Number")),
+            pdf.column(_("Description")),
+            pdf.column(_("Partner")),
+            pdf.column(_("Debit"), numeric=True),
+            pdf.column(_("Credit"), numeric=True),
+            pdf.column(_("Balance"), numeric=True),
+        ]
+        account = self.pick_account(params)
+        if account is None:
+            return {"columns": columns, "rows": [], "empty": _("No such account.")}
+        carried, items = queries.general_ledger(
+            self.company, account, params["date_from"], params["date_to"]
+        )
+        rows = [
+            pdf.row(
+                [
+                    pdf.cell(_("Opening balance"), span=6),
+                    self.money_cell(carried),
+                ],
+                "group",
+            )
+        ]
+        rows += [
+            pdf.row(
+                [
+                    pdf.cell(date_format(i.entry.date, "SHORT_DATE_FORMAT"), "code"),
+                    pdf.cell(i.entry.number, "code"),
+                    pdf.cell(i.line.description or i.entry.description),
+                    pdf.cell(i.line.partner),
+                    self.money_cell(i.line.debit, blank_zero=True),
+                    self.money_cell(i.line.credit, blank_zero=True),
+                    self.money_cell(i.balance),
+                ]
+            )
+            for i in items
+        ]
+        closing = items[-1].balance if items else carried
+        return {
+            "columns": columns,
+            "rows": rows,
+            "footer": [pdf.cell(_("Balance"), span=6), self.money_cell(closing)],
+        }
+
 
 class JournalBookView(ReportView):
     template_name = "ledger/reports/journal_book.html"
@@ -423,3 +573,53 @@ class JournalBookView(ReportView):
                     ]
                 )
         return header, rows
+
+    landscape = True
+
+    def pdf_table(self, params: dict[str, Any]) -> dict[str, Any]:
+        rows = []
+        debit = credit = 0
+        for entry in queries.journal_entries(self.company, params["date_from"], params["date_to"]):
+            lines = list(entry.lines.all())
+            head = " · ".join(
+                x
+                for x in (
+                    date_format(entry.date, "SHORT_DATE_FORMAT"),
+                    entry.number or "",
+                    entry.journal.code,
+                    entry.description,
+                )
+                if x
+            )
+            rows.append(pdf.row([pdf.cell(head, span=6)], "entry-head"))
+            for line in lines:
+                rows.append(
+                    pdf.row(
+                        [
+                            pdf.cell(line.account.code, "code"),
+                            pdf.cell(line.account.name),
+                            pdf.cell(line.description),
+                            pdf.cell(line.partner),
+                            self.money_cell(line.debit, blank_zero=True),
+                            self.money_cell(line.credit, blank_zero=True),
+                        ]
+                    )
+                )
+                debit += line.debit
+                credit += line.credit
+        return {
+            "columns": [
+                pdf.column(_("Account")),
+                pdf.column(_("Name")),
+                pdf.column(_("Description")),
+                pdf.column(_("Partner")),
+                pdf.column(_("Debit"), numeric=True),
+                pdf.column(_("Credit"), numeric=True),
+            ],
+            "rows": rows,
+            "footer": [
+                pdf.cell(_("Total"), span=4),
+                self.money_cell(debit),
+                self.money_cell(credit),
+            ],
+        }

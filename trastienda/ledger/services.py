@@ -12,22 +12,25 @@ import calendar
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model, Q, Sum
+from django.db.models.base import ModelState
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, override
 
+from trastienda.audit.models import AuditAction
 from trastienda.core import context
 from trastienda.core.models import Company
-from trastienda.core.money import Money
+from trastienda.core.money import Money, currency_exponent
 from trastienda.ledger import core as arithmetic
 from trastienda.ledger import fx, hashing
 from trastienda.ledger.models import (
@@ -62,6 +65,7 @@ DEFAULT_JOURNALS = (
     ("PAY", gettext_lazy("Payroll"), Journal.Type.PAYROLL),
 )
 MAX_RATE_DIGITS = 15
+ModelT = TypeVar("ModelT", bound=Model)
 
 
 def _fail(field: str, message: str) -> ValidationError:
@@ -659,6 +663,7 @@ def company_ledger_setup(company: Company) -> None:
             },
         )
     LedgerSettings.objects.get_or_create(company=company)
+    fx.exchange_accounts_default(company=company, template=template)
     ChainHead.objects.get_or_create(company=company)
 
 
@@ -825,21 +830,41 @@ def period_update(*, instance: Period, state: str, **data: Any) -> Period:
 
 
 def settings_update(
-    *, instance: LedgerSettings, hard_lock_date: dt.date | None, lock_date: dt.date | None
+    *,
+    instance: LedgerSettings,
+    hard_lock_date: dt.date | None,
+    lock_date: dt.date | None,
+    **accounts: Account | None,
 ) -> LedgerSettings:
+    """Lock dates and, when given, ``exchange_gain_account`` / ``exchange_loss_account``."""
+    _unknown(accounts, ("exchange_gain_account", "exchange_loss_account"))
     if hard_lock_date and lock_date and lock_date < hard_lock_date:
         raise _fail(
             "lock_date",
             _("The lock date for all but chief accountants cannot be before the one for everyone."),
         )
+    for name, account in accounts.items():
+        if account is not None and (
+            account.company_id != instance.company_id or not account.postable
+        ):
+            raise _fail(name, _("Choose a postable account of this company."))
     with transaction.atomic():
         row = LedgerSettings.objects.select_for_update().get(pk=instance.pk)
         row.hard_lock_date, row.lock_date = hard_lock_date, lock_date
+        for name, account in accounts.items():
+            setattr(row, name, account)
         row.save()
     return row
 
 
 # --- journal entries ----------------------------------------------------------------------
+#
+# One set of rules serves the one-by-one path (entry_create_draft + entry_post) and the bulk
+# path (ledger/bulk.py): _Lookups + _parse_line build a line from what the caller gave,
+# PostingRules + _posting_problems decide whether an entry may be posted, _moves_add +
+# _balances_apply keep the monthly balances, _chain_head_locked + _numbers_take allocate the
+# chain position and the journal numbers. Problems are (line number or None, field, message)
+# so that each caller keys them its own way (``lines.N`` here, ``line N`` of a file there).
 
 LINE_KEYS = (
     "account",
@@ -853,37 +878,295 @@ LINE_KEYS = (
     "cost_centre",
     "project",
 )
+_LINE_KEYS = frozenset(LINE_KEYS)
+MAX_MINOR = 2**63 - 1  # the amount columns are 64-bit integers
+_PLAIN_AMOUNT = re.compile(r"(\d{1,30})(?:\.(\d{1,30}))?")
+
+_EXPONENTS: dict[str, int] = {}  # currency_exponent's answers (ISO data, fixed)
+Problem = tuple[int | None, str, str]
+"""(line number, or None for the entry; field; message)."""
 
 
 def _minor(value: Any, currency: str) -> int:
-    if value in (None, ""):
+    """``value`` (Decimal, int or text in major units) as integer minor units of ``currency``.
+
+    Plain text such as ``"1234.5"`` is converted with integer arithmetic (imports read
+    millions of them); anything else goes through :meth:`Money.from_decimal`. Both are exact,
+    refuse floats and refuse more decimals than the currency has.
+    """
+    if value is None or (type(value) is str and not value):
         return 0
+    if type(value) is str:
+        match = _PLAIN_AMOUNT.fullmatch(value)
+        if match is not None:
+            places = _EXPONENTS.get(currency)
+            if places is None:
+                places = _EXPONENTS[currency] = currency_exponent(currency)
+            whole, fraction = match.group(1), match.group(2) or ""
+            if len(fraction) <= places:
+                return int(whole + fraction.ljust(places, "0"))
     return Money.from_decimal(_decimal(value), currency).minor
 
 
-def _resolve(model: Any, company: Company, value: Any, key: str = "code") -> Any:
-    if value in (None, ""):
-        return None
-    if isinstance(value, model):
-        return value if value.company_id == company.pk else None
-    qs = model.objects.for_company(company)
-    if isinstance(value, int):
-        return qs.filter(pk=value).first()
-    return qs.filter(**{key: str(value).strip()}).first()
+class AccountInfo(NamedTuple):
+    """What posting needs to know about an account."""
+
+    id: int
+    code: str
+    postable: bool
+    active: bool
+    subtype: str
+
+    @classmethod
+    def of(cls, account: Account) -> AccountInfo:
+        return cls(account.pk, account.code, account.postable, account.active, account.subtype)
 
 
-def _accounts_by_key(company: Company, values: Iterable[Any]) -> dict[Any, Account]:
-    """The company's accounts named by the lines (codes or ids), in one query."""
-    codes = {str(v).strip() for v in values if isinstance(v, str) and v.strip()}
+ACCOUNT_INFO_SQL = "SELECT id, code, postable, active, subtype FROM ledger_account"
+
+
+def _account_info(row: Any) -> AccountInfo:
+    return AccountInfo(int(row[0]), str(row[1]), bool(row[2]), bool(row[3]), str(row[4] or ""))
+
+
+def _accounts_by_key(company: Company, values: Iterable[Any]) -> dict[Any, AccountInfo]:
+    """The company's accounts named by the lines (codes or ids): one raw query per 2,000
+    keys (the import names thousands; one entry a handful)."""
+    codes = sorted({str(v).strip() for v in values if isinstance(v, str) and v.strip()})
+    ids = sorted({v for v in values if isinstance(v, int) and not isinstance(v, bool)})
+    result: dict[Any, AccountInfo] = {}
+    with connection.cursor() as cursor:
+        for column, keys in (("code", codes), ("id", ids)):
+            for start in range(0, len(keys), 2000):
+                chunk = keys[start : start + 2000]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"{ACCOUNT_INFO_SQL} WHERE company_id = %s AND {column} IN ({marks})",
+                    [company.pk, *chunk],
+                )
+                for row in cursor.fetchall():
+                    info = _account_info(row)
+                    result[info.code] = info
+                    result[info.id] = info
+    return result
+
+
+def _by_key(model: Any, company: Company, values: Iterable[Any]) -> dict[Any, Any]:
+    """The company's cost centres or projects named by code or id, in one query (or none)."""
+    codes = {v.strip() for v in values if isinstance(v, str) and v.strip()}
     ids = {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
     if not codes and not ids:
         return {}
-    found = Account.objects.for_company(company).filter(Q(code__in=codes) | Q(pk__in=ids))
-    result: dict[Any, Account] = {}
-    for account in found:
-        result[account.code] = account
-        result[account.pk] = account
+    result: dict[Any, Any] = {}
+    for obj in model.objects.for_company(company).filter(Q(code__in=codes) | Q(pk__in=ids)):
+        result[obj.code] = obj
+        result[obj.pk] = obj
     return result
+
+
+_KNOWN_CURRENCIES: set[str] = set()
+
+
+def _currencies_known(codes: set[str]) -> set[str]:
+    """Which of ``codes`` are in the currency table.
+
+    Currencies are reference data that is only ever added to (lines protect the rows they
+    use), so a code once seen is remembered for the life of the process; the others are
+    looked up. A stale memory could only let through a code whose row was deleted since, and
+    the lines' foreign key still refuses that at commit.
+    """
+    missing = codes - _KNOWN_CURRENCIES
+    if missing:
+        _KNOWN_CURRENCIES.update(
+            Currency.objects.filter(code__in=missing).values_list("code", flat=True)
+        )
+    return codes & _KNOWN_CURRENCIES
+
+
+@dataclass
+class _Lookups:
+    """The company's records that lines name (accounts, currencies, cost centres, projects),
+    each kind loaded in one query for any number of lines."""
+
+    company: Company
+    accounts: dict[Any, AccountInfo]
+    currencies: set[str]
+    cost_centres: dict[Any, CostCentre]
+    projects: dict[Any, Project]
+
+    @classmethod
+    def of(cls, company: Company, raws: Iterable[Mapping[str, Any]]) -> _Lookups:
+        accounts: set[Any] = set()
+        currencies = {company.base_currency}
+        centres: set[Any] = set()
+        projects: set[Any] = set()
+        for raw in raws:
+            accounts.add(raw.get("account"))
+            currencies.add(str(raw.get("currency") or company.base_currency).upper())
+            centres.add(raw.get("cost_centre"))
+            projects.add(raw.get("project"))
+        accounts.discard(None)
+        return cls(
+            company=company,
+            accounts=_accounts_by_key(company, [a for a in accounts if not isinstance(a, Account)]),
+            currencies=_currencies_known(currencies),
+            cost_centres=_by_key(CostCentre, company, centres),
+            projects=_by_key(Project, company, projects),
+        )
+
+    @classmethod
+    def for_company(cls, company: Company) -> _Lookups:
+        """Every account, cost centre and project of the company and every currency: for
+        the bulk path, which reads its entries as a stream (a chart has hundreds of rows)."""
+        accounts: dict[Any, AccountInfo] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(f"{ACCOUNT_INFO_SQL} WHERE company_id = %s", [company.pk])
+            for row in cursor.fetchall():
+                info = _account_info(row)
+                accounts[info.code] = info
+                accounts[info.id] = info
+        tables: list[dict[Any, Any]] = []
+        for model in (CostCentre, Project):
+            table: dict[Any, Any] = {}
+            for obj in model.objects.for_company(company):
+                table[obj.code] = table[obj.pk] = obj
+            tables.append(table)
+        currencies = set(Currency.objects.values_list("code", flat=True))
+        _KNOWN_CURRENCIES.update(currencies)
+        return cls(company, accounts, currencies, tables[0], tables[1])
+
+    def _find(self, value: Any, model: Any, table: dict[Any, Any]) -> Any:
+        if type(value) is str:
+            return table.get(value.strip())
+        if isinstance(value, model):
+            return value if value.company_id == self.company.pk else None
+        return table.get(value.strip() if isinstance(value, str) else value)
+
+    def account(self, value: Any) -> AccountInfo | None:
+        if type(value) is str:
+            return self.accounts.get(value.strip())
+        if isinstance(value, Account):
+            return AccountInfo.of(value) if value.company_id == self.company.pk else None
+        return self.accounts.get(value.strip() if isinstance(value, str) else value)
+
+    def cost_centre(self, value: Any) -> CostCentre | None:
+        return cast(CostCentre | None, self._find(value, CostCentre, self.cost_centres))
+
+    def project(self, value: Any) -> Project | None:
+        return cast(Project | None, self._find(value, Project, self.projects))
+
+
+def _amount_problem(value: Any, currency: str) -> str:
+    """Why ``value`` is not an amount of ``currency`` (after :func:`_minor` refused it)."""
+    try:
+        places = currency_exponent(currency)
+        number = _decimal(value)
+    except (ValueError, ArithmeticError):
+        return _("Invalid amount %(value)s: enter a number such as 1234.56.") % {"value": value}
+    if not number.is_finite():
+        return _("Invalid amount %(value)s: enter a number such as 1234.56.") % {"value": value}
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        return _("Invalid amount %(value)s: %(currency)s has %(places)d decimal places.") % {
+            "value": value,
+            "currency": currency,
+            "places": places,
+        }
+    return _("Invalid amount %(value)s: out of range.") % {"value": value}
+
+
+def _parse_line(
+    raw: Mapping[str, Any], lookups: _Lookups
+) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """The field values of a line from what the caller gave (codes, decimal text), and its
+    problems as ``(field, message)``; values are None when there is any problem.
+
+    Runs once per line of an import (a million times): kept lean on purpose."""
+    base = lookups.company.base_currency
+    problems: list[tuple[str, str]] = []
+    if not raw.keys() <= _LINE_KEYS:
+        unknown = ", ".join(sorted(raw.keys() - _LINE_KEYS))
+        problems.append(("line", _("Unknown field %(name)s.") % {"name": unknown}))
+    given_account = raw.get("account")
+    account = lookups.account(given_account)
+    if account is None:
+        problems.append(
+            ("account", _("Unknown account %(code)s.") % {"code": given_account or "-"})
+        )
+    given_currency = raw.get("currency")
+    currency = str(given_currency).upper() if given_currency else base
+    if currency not in lookups.currencies:
+        problems.append(("currency", _("Unknown currency %(code)s.") % {"code": currency}))
+    invalid = False
+    try:
+        debit = _minor(raw.get("debit"), base)
+    except (ValueError, ArithmeticError):
+        debit, invalid = 0, True
+        problems.append(("debit", _amount_problem(raw.get("debit"), base)))
+    try:
+        credit = _minor(raw.get("credit"), base)
+    except (ValueError, ArithmeticError):
+        credit, invalid = 0, True
+        problems.append(("credit", _amount_problem(raw.get("credit"), base)))
+    given = raw.get("amount_currency")
+    amount = 0
+    try:
+        if currency == base:
+            amount = debit - credit
+            if given not in (None, "") and _minor(given, base) != amount:
+                problems.append(
+                    ("amount_currency", _("In the company currency the amount is debit - credit."))
+                )
+        elif given in (None, ""):
+            problems.append(
+                ("amount_currency", _("Enter the amount in %(code)s.") % {"code": currency})
+            )
+        elif currency in lookups.currencies:  # an unknown currency is reported above
+            amount = _minor(given, currency)
+    except (ValueError, ArithmeticError):
+        invalid = True
+        problems.append(("amount_currency", _amount_problem(given, currency)))
+    if debit < 0 or credit < 0:
+        problems.append(("debit", _("Debit and credit cannot be negative.")))
+    if debit and credit:
+        problems.append(("debit", _("A line is either a debit or a credit.")))
+    if not debit and not credit and not invalid:
+        problems.append(("debit", _("Enter a debit or a credit.")))
+    if debit > MAX_MINOR or credit > MAX_MINOR or abs(amount) > MAX_MINOR:
+        problems.append(("debit", _("The amount is too large.")))
+    cost_centre = project = None
+    given_centre = raw.get("cost_centre")
+    if given_centre is not None and given_centre != "":
+        cost_centre = lookups.cost_centre(given_centre)
+        if cost_centre is None:
+            problems.append(("cost_centre", _("Unknown cost centre.")))
+    given_project = raw.get("project")
+    if given_project is not None and given_project != "":
+        project = lookups.project(given_project)
+        if project is None:
+            problems.append(("project", _("Unknown project.")))
+    due = raw.get("due_date") or None
+    if due is not None and not isinstance(due, dt.date):
+        try:
+            due = dt.date.fromisoformat(str(due))
+        except ValueError:
+            problems.append(("due_date", _("The due date is not YYYY-MM-DD.")))
+    if problems:
+        return None, problems
+    description = raw.get("description")
+    partner = raw.get("partner")
+    return {
+        "account_id": cast(AccountInfo, account).id,
+        "description": str(description)[:300] if description else "",
+        "debit": debit,
+        "credit": credit,
+        "currency_id": currency,
+        "amount_currency": amount,
+        "partner": str(partner).strip()[:200] if partner else "",
+        "due_date": due,
+        "cost_centre_id": cost_centre.pk if cost_centre is not None else None,
+        "project_id": project.pk if project is not None else None,
+    }, problems
 
 
 def _build_lines(
@@ -891,82 +1174,69 @@ def _build_lines(
 ) -> tuple[list[JournalEntryLine], dict[str, list[str]]]:
     built: list[JournalEntryLine] = []
     errors: dict[str, list[str]] = {}
-    base = company.base_currency
     lines = list(lines)
-    # One query each for the accounts and currencies the lines name, not one per line.
-    accounts = _accounts_by_key(company, [raw.get("account") for raw in lines])
-    wanted = {str(raw.get("currency") or base).upper() for raw in lines}
-    known_currencies = set(Currency.objects.filter(code__in=wanted).values_list("code", flat=True))
+    lookups = _Lookups.of(company, lines)  # one query per kind, not one per line
     for n, raw in enumerate(lines, start=1):
-        where = f"lines.{n}"
-        problems: list[str] = []
-        unknown = set(raw) - set(LINE_KEYS)
-        if unknown:
-            problems.append(_("Unknown field %(name)s.") % {"name": ", ".join(sorted(unknown))})
-        given_account = raw.get("account")
-        if isinstance(given_account, Account):
-            account = given_account if given_account.company_id == company.pk else None
-        else:
-            key = given_account.strip() if isinstance(given_account, str) else given_account
-            account = accounts.get(key)
-        if account is None:
-            problems.append(_("Unknown account %(code)s.") % {"code": raw.get("account") or "-"})
-        currency = str(raw.get("currency") or base).upper()
-        if currency not in known_currencies:
-            problems.append(_("Unknown currency %(code)s.") % {"code": currency})
-        debit = credit = amount = 0
-        try:
-            debit = _minor(raw.get("debit"), base)
-            credit = _minor(raw.get("credit"), base)
-            if currency == base:
-                amount = debit - credit
-                given = raw.get("amount_currency")
-                if given not in (None, "") and _minor(given, base) != amount:
-                    problems.append(_("In the company currency the amount is debit - credit."))
-            elif raw.get("amount_currency") in (None, ""):
-                problems.append(_("Enter the amount in %(code)s.") % {"code": currency})
-            else:
-                amount = _minor(raw["amount_currency"], currency)
-        except (ValueError, ArithmeticError) as exc:
-            problems.append(_("Invalid amount: %(error)s") % {"error": exc})
-        if debit < 0 or credit < 0:
-            problems.append(_("Debit and credit cannot be negative."))
-        if debit and credit:
-            problems.append(_("A line is either a debit or a credit."))
-        if not debit and not credit:
-            problems.append(_("Enter a debit or a credit."))
-        cost_centre = _resolve(CostCentre, company, raw.get("cost_centre"))
-        if raw.get("cost_centre") not in (None, "") and cost_centre is None:
-            problems.append(_("Unknown cost centre."))
-        project = _resolve(Project, company, raw.get("project"))
-        if raw.get("project") not in (None, "") and project is None:
-            problems.append(_("Unknown project."))
-        due = raw.get("due_date") or None
-        if due is not None and not isinstance(due, dt.date):
-            try:
-                due = dt.date.fromisoformat(str(due))
-            except ValueError:
-                problems.append(_("The due date is not YYYY-MM-DD."))
-        if problems:
-            errors[where] = problems
+        values, problems = _parse_line(raw, lookups)
+        if values is None:
+            errors[f"lines.{n}"] = [message for _field, message in problems]
             continue
-        built.append(
-            JournalEntryLine(
-                company=company,
-                line_no=n,
-                account=account,
-                description=str(raw.get("description") or "")[:300],
-                debit=debit,
-                credit=credit,
-                currency_id=currency,
-                amount_currency=amount,
-                partner=str(raw.get("partner") or "").strip()[:200],
-                due_date=due,
-                cost_centre=cost_centre,
-                project=project,
-            )
-        )
+        built.append(_bare(JournalEntryLine, {"company_id": company.pk, "line_no": n, **values}))
     return built, errors
+
+
+LINE_COLUMNS = (
+    *("company_id", "entry_id", "line_no", "account_id", "description", "debit", "credit"),
+    *("currency_id", "amount_currency", "partner", "due_date", "cost_centre_id", "project_id"),
+)
+
+
+def _line_row(line: Any, adapt_date: Any) -> tuple[Any, ...]:
+    return (
+        line.company_id,
+        line.entry_id,
+        line.line_no,
+        line.account_id,
+        line.description,
+        line.debit,
+        line.credit,
+        line.currency_id,
+        line.amount_currency,
+        line.partner,
+        adapt_date(line.due_date) if line.due_date is not None else None,
+        line.cost_centre_id,
+        line.project_id,
+    )
+
+
+def _rows_insert(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert rows with plain SQL: ``COPY`` on PostgreSQL, ``executemany`` on SQLite.
+
+    Row triggers fire either way (the immutability and balance triggers keep guarding).
+    Values must already be in the database's form (``connection.ops.adapt_*``).
+    """
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})",  # noqa: S608
+                list(rows),
+            )
+
+
+def _lines_insert(lines: Iterable[Any]) -> None:
+    """Insert journal entry lines (model instances or the bulk path's) without the ORM;
+    lines are not audited one by one (their entry is), as with ``bulk_create`` before."""
+    adapt = connection.ops.adapt_datefield_value
+    _rows_insert(
+        JournalEntryLine._meta.db_table, LINE_COLUMNS, (_line_row(x, adapt) for x in lines)
+    )
 
 
 def _header_errors(company: Company, journal: Any, date: Any) -> dict[str, list[str]]:
@@ -994,26 +1264,87 @@ def entry_create_draft(
     built, line_errors = _build_lines(company, list(lines))
     errors.update(line_errors)
     _raise(errors)
+    entry = JournalEntry(
+        company=company,
+        journal=journal,
+        date=date,
+        reference=(reference or "").strip(),
+        description=(description or "").strip(),
+        created_at=timezone.now(),
+    )
     with transaction.atomic():
-        entry = JournalEntry.objects.create(
-            company=company,
-            journal=journal,
-            date=date,
-            reference=(reference or "").strip(),
-            description=(description or "").strip(),
-        )
+        _entry_insert(entry)
+        _audit_entry(AuditAction.CREATE, entry, _created_fields(entry))
         for line in built:
-            line.entry = entry
-        JournalEntryLine.objects.bulk_create(built)
+            line.entry_id = entry.pk
+        _lines_insert(built)
     return entry
 
 
+ENTRY_INSERT_COLUMNS = (
+    *("company_id", "journal_id", "date", "reference", "description", "state", "external_id"),
+    *("posted_by", "prev_hash", "hash", "created_at"),
+)
+
+
+def _entry_insert(entry: JournalEntry) -> None:
+    """Insert a new draft with one plain ``INSERT ... RETURNING id`` (the ORM's ``create``
+    costs more than the statement; the caller audits the creation)."""
+    ops = connection.ops
+    values = [
+        ops.adapt_datefield_value(entry.date)
+        if name == "date"
+        else ops.adapt_datetimefield_value(entry.created_at)
+        if name == "created_at"
+        else getattr(entry, name)
+        for name in ENTRY_INSERT_COLUMNS
+    ]
+    names = ", ".join(ENTRY_INSERT_COLUMNS)
+    marks = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        sql = f"INSERT INTO ledger_journalentry ({names}) VALUES ({marks}) RETURNING id"  # noqa: S608
+        cursor.execute(sql, values)
+        entry.pk = int(cursor.fetchone()[0])
+    entry._state.adding = False
+    entry._state.db = connection.alias
+
+
+def _created_fields(entry: JournalEntry) -> dict[str, list[Any]]:
+    """``{field: [None, value]}`` of a new entry's non-empty fields, as the audit recorder
+    writes a creation."""
+    return {
+        field.name: [None, getattr(entry, field.attname)]
+        for field in JournalEntry._meta.concrete_fields
+        if not field.primary_key
+        and field.name != "created_at"
+        and getattr(entry, field.attname) not in (None, "")
+    }
+
+
+def _audit_entry(action: str, entry: JournalEntry, changes: Mapping[str, list[Any]]) -> None:
+    """Audit a change of ``entry`` written with plain SQL (no model signal sees it) exactly as
+    the recorder audits an ORM save: same action, object, ``{field: [before, after]}`` and
+    source."""
+    from trastienda.audit.services import audit_log
+
+    source = context.current().source
+    audit_log(
+        action=action, obj=entry, changes=changes, extra={"source": source} if source else None
+    )
+
+
 def _draft_locked(instance: JournalEntry) -> JournalEntry:
-    entry = JournalEntry.objects.select_for_update().get(pk=instance.pk)
+    entry = (
+        JournalEntry.objects.select_for_update(of=("self",))
+        .select_related("journal")
+        .get(pk=instance.pk)
+    )
     if entry.state != JournalEntry.State.DRAFT:
         raise ValidationError(
             {"state": [_("Entry %(number)s is posted: reverse it instead.") % {"number": entry}]}
         )
+    if instance.company_id == entry.company_id and JournalEntry.company.is_cached(instance):
+        entry.company = instance.company  # spare a query; the same row
     return entry
 
 
@@ -1040,8 +1371,8 @@ def entry_update_draft(
         if lines is not None:
             JournalEntryLine.objects.filter(entry=entry).delete()
             for line in built:
-                line.entry = entry
-            JournalEntryLine.objects.bulk_create(built)
+                line.entry_id = entry.pk
+            _lines_insert(built)
     return entry
 
 
@@ -1052,158 +1383,526 @@ def entry_delete_draft(*, instance: JournalEntry) -> None:
         entry.delete()
 
 
-def _as_core(lines: Iterable[JournalEntryLine]) -> tuple[arithmetic.Line, ...]:
+def _as_core(lines: Iterable[Any]) -> tuple[arithmetic.Line, ...]:
     return tuple(
         arithmetic.Line(x.account_id, x.debit, x.credit, x.currency_id, x.amount_currency)
         for x in lines
     )
 
 
-def _posting_errors(
-    entry: JournalEntry, lines: list[JournalEntryLine], allow_before_lock: bool
-) -> tuple[dict[str, list[str]], FiscalYear | None]:
-    company = entry.company
-    errors: dict[str, list[str]] = {}
-    if len(lines) < 2:
-        errors["lines"] = [_("An entry needs at least two lines.")]
-    diff = arithmetic.imbalance(_as_core(lines))
-    if diff:
-        errors["lines"] = [
-            _("The entry does not balance: debit - credit = %(diff)s %(currency)s.")
-            % {
-                "diff": Money(diff, company.base_currency).to_decimal(),
-                "currency": company.base_currency,
-            }
+def _to_date(value: Any) -> dt.date | None:
+    """A date column read with a raw cursor (SQLite returns ISO text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _to_datetime(value: Any) -> dt.datetime | None:
+    """A datetime column read with a raw cursor (SQLite returns naive UTC text)."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.fromisoformat(str(value))
+    return value if timezone.is_aware(value) else value.replace(tzinfo=dt.UTC)
+
+
+def _date(value: Any) -> dt.date:
+    """A NOT NULL date column read with a raw cursor."""
+    return cast(dt.date, _to_date(value))
+
+
+@dataclass(frozen=True)
+class FiscalYearRule:
+    """A fiscal year as posting sees it: its dates, whether it is open, and its periods."""
+
+    id: int
+    name: str
+    start_date: dt.date
+    end_date: dt.date
+    open: bool
+    periods: tuple[tuple[dt.date, dt.date, bool], ...]  # (start, end, open)
+
+
+class PostingRules:
+    """What posting checks about a date: the fiscal year and period covering it, and the lock
+    dates. Loaded for one date by :func:`entry_post` (one query) or for every year of the
+    company by the bulk path; :meth:`check` is pure and remembers its answers per date."""
+
+    def __init__(
+        self,
+        years: Iterable[FiscalYearRule],
+        hard_lock_date: dt.date | None,
+        lock_date: dt.date | None,
+    ) -> None:
+        self.years = tuple(sorted(years, key=lambda y: y.start_date, reverse=True))
+        self.hard_lock_date = hard_lock_date
+        self.lock_date = lock_date
+        self._checked: dict[tuple[dt.date, bool], tuple[FiscalYearRule | None, str | None]] = {}
+
+    def key(self) -> tuple[Any, ...]:
+        """Everything the rules depend on (to tell whether they changed since loaded)."""
+        return (self.years, self.hard_lock_date, self.lock_date)
+
+    @classmethod
+    def for_company(cls, company: Company) -> PostingRules:
+        periods: dict[int, list[tuple[dt.date, dt.date, bool]]] = {}
+        for year_id, start, end, state in (
+            Period.objects.for_company(company)
+            .order_by("start_date")
+            .values_list("fiscal_year_id", "start_date", "end_date", "state")
+        ):
+            periods.setdefault(year_id, []).append((start, end, state == Period.State.OPEN))
+        years = [
+            FiscalYearRule(
+                pk, name, start, end, state == FiscalYear.State.OPEN, tuple(periods.get(pk, ()))
+            )
+            for pk, name, start, end, state in FiscalYear.objects.for_company(company).values_list(
+                "pk", "name", "start_date", "end_date", "state"
+            )
         ]
-    for line in lines:
-        where = f"lines.{line.line_no}"
-        account = line.account
+        locks = (
+            LedgerSettings.objects.for_company(company)
+            .values_list("hard_lock_date", "lock_date")
+            .first()
+        )
+        return cls(years, *(locks or (None, None)))
+
+    @classmethod
+    def for_date(cls, company: Company, date: dt.date) -> PostingRules:
+        """The fiscal years covering ``date`` with the period of ``date``, and the lock dates:
+        one raw query (posting one entry runs it every time; the ORM would cost more than the
+        query itself)."""
+        day = connection.ops.adapt_datefield_value(date)
+        sql = (
+            "SELECT fy.id, fy.name, fy.start_date, fy.end_date, fy.state,"
+            " p.start_date, p.end_date, p.state, s.hard_lock_date, s.lock_date"
+            " FROM ledger_fiscalyear fy"
+            " LEFT JOIN ledger_period p"
+            "  ON p.fiscal_year_id = fy.id AND p.start_date <= %s AND p.end_date >= %s"
+            " LEFT JOIN ledger_ledgersettings s ON s.company_id = fy.company_id"
+            " WHERE fy.company_id = %s AND fy.start_date <= %s AND fy.end_date >= %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [day, day, company.pk, day, day])
+            rows = cursor.fetchall()
+        years: dict[int, FiscalYearRule] = {}
+        hard = soft = None
+        for row in rows:
+            pk, name, start, end, state, p_start, p_end, p_state, hard, soft = row
+            periods = years[pk].periods if pk in years else ()
+            if p_start is not None:
+                period = (_date(p_start), _date(p_end), p_state == Period.State.OPEN)
+                periods = (*periods, period)
+            years[pk] = FiscalYearRule(
+                pk, name, _date(start), _date(end), state == FiscalYear.State.OPEN, periods
+            )
+        return cls(years.values(), _to_date(hard), _to_date(soft))
+
+    def check(
+        self, date: dt.date, allow_before_lock: bool
+    ) -> tuple[FiscalYearRule | None, str | None]:
+        """The fiscal year of ``date`` and what forbids posting on it (None when nothing)."""
+        key = (date, allow_before_lock)
+        if key not in self._checked:
+            self._checked[key] = self._check(date, allow_before_lock)
+        return self._checked[key]
+
+    def _check(
+        self, date: dt.date, allow_before_lock: bool
+    ) -> tuple[FiscalYearRule | None, str | None]:
+        year = next((y for y in self.years if y.start_date <= date <= y.end_date), None)
+        if year is None:
+            return None, _("No fiscal year covers %(date)s.") % {"date": date}
+        if not year.open:
+            return year, _("Fiscal year %(name)s is closed.") % {"name": year.name}
+        period = next((p for p in year.periods if p[0] <= date <= p[1]), None)
+        if period is None or not period[2]:
+            return year, _("The period of %(date)s is closed.") % {"date": date}
+        if self.hard_lock_date and date <= self.hard_lock_date:
+            return year, _("The books are locked up to %(date)s.") % {"date": self.hard_lock_date}
+        if self.lock_date and date <= self.lock_date and not allow_before_lock:
+            return year, _(
+                "The books are locked up to %(date)s; only chief accountants post there."
+            ) % {"date": self.lock_date}
+        return year, None
+
+
+DATE_CONFLICT = "conflict"
+"""Code of the date problems that are conflicts with the state of the books (closed or locked
+period), not faults of the entry: the API answers them with 409."""
+
+
+def _posting_problems(
+    rules: PostingRules,
+    *,
+    date: dt.date | None,
+    journal_active: bool,
+    lines: Sequence[Any],
+    accounts: Mapping[int, AccountInfo],
+    base_currency: str,
+    allow_before_lock: bool,
+) -> tuple[list[Problem], FiscalYearRule | None]:
+    """Everything that forbids posting an entry with these lines on ``date``.
+
+    ``accounts`` gives the lines' accounts by id (a line missing there, such as an exchange
+    difference line added by :func:`fx.balance_currencies`, is looked up on the line). Lines
+    are model instances or any object with their attributes (the bulk path's). Without a
+    ``date`` (the caller reported it unreadable) the date is not checked.
+    """
+    problems: list[Problem] = []
+    if len(lines) < 2:
+        problems.append((None, "lines", _("An entry needs at least two lines.")))
+    core_lines = _as_core(lines)
+    diff = arithmetic.imbalance(core_lines)
+    if diff:
+        problems.append(
+            (
+                None,
+                "lines",
+                _("The entry does not balance: debit - credit = %(diff)s %(currency)s.")
+                % {"diff": Money(diff, base_currency).to_decimal(), "currency": base_currency},
+            )
+        )
+    for line, core_line in zip(lines, core_lines, strict=True):
+        account = accounts.get(line.account_id) or AccountInfo.of(line.account)
         if not account.postable:
-            errors.setdefault(where, []).append(
-                _("Account %(code)s is a group: choose a postable account.")
-                % {"code": account.code}
+            problems.append(
+                (
+                    line.line_no,
+                    "account",
+                    _("Account %(code)s is a group: choose a postable account.")
+                    % {"code": account.code},
+                )
             )
         if not account.active:
-            errors.setdefault(where, []).append(
-                _("Account %(code)s is archived.") % {"code": account.code}
+            problems.append(
+                (
+                    line.line_no,
+                    "account",
+                    _("Account %(code)s is archived.") % {"code": account.code},
+                )
             )
         if account.subtype in PARTNER_SUBTYPES and not line.partner:
-            errors.setdefault(where, []).append(
-                _("Account %(code)s needs a partner.") % {"code": account.code}
-            )
-        if arithmetic.line_errors(_as_core([line])[0]):
-            errors.setdefault(where, []).append(_("Enter a debit or a credit."))
-    year = (
-        FiscalYear.objects.for_company(company)
-        .filter(start_date__lte=entry.date, end_date__gte=entry.date)
-        .first()
-    )
-    if year is None:
-        errors["date"] = [_("No fiscal year covers %(date)s.") % {"date": entry.date}]
-    elif year.state != FiscalYear.State.OPEN:
-        errors["date"] = [_("Fiscal year %(name)s is closed.") % {"name": year.name}]
-    else:
-        period = Period.objects.filter(
-            fiscal_year=year, start_date__lte=entry.date, end_date__gte=entry.date
-        ).first()
-        if period is None or period.state != Period.State.OPEN:
-            errors["date"] = [_("The period of %(date)s is closed.") % {"date": entry.date}]
-    locks = LedgerSettings.objects.for_company(company).first()
-    if locks is not None and "date" not in errors:
-        if locks.hard_lock_date and entry.date <= locks.hard_lock_date:
-            errors["date"] = [
-                _("The books are locked up to %(date)s.") % {"date": locks.hard_lock_date}
-            ]
-        elif locks.lock_date and entry.date <= locks.lock_date and not allow_before_lock:
-            errors["date"] = [
-                _("The books are locked up to %(date)s; only chief accountants post there.")
-                % {"date": locks.lock_date}
-            ]
-    if not entry.journal.active:
-        errors["journal"] = [_("The journal is not active.")]
-    return errors, year
-
-
-def _lock_sequence(entry: JournalEntry, year: FiscalYear) -> int:
-    """The next number of the entry's journal in ``year``: locked row, bumped with F()."""
-    qs = JournalSequence.objects.select_for_update().filter(journal=entry.journal, fiscal_year=year)
-    if not qs.exists():
-        try:
-            with transaction.atomic():
-                JournalSequence.objects.create(
-                    company=entry.company, journal=entry.journal, fiscal_year=year
+            problems.append(
+                (
+                    line.line_no,
+                    "partner",
+                    _("Account %(code)s needs a partner.") % {"code": account.code},
                 )
-        except IntegrityError:
-            pass  # created by a concurrent posting: lock it below
-    sequence = qs.get()
-    JournalSequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
-    return sequence.last_number + 1
+            )
+        if arithmetic.line_errors(core_line):
+            problems.append((line.line_no, "debit", _("Enter a debit or a credit.")))
+    year, date_problem = rules.check(date, allow_before_lock) if date else (None, None)
+    if date_problem:
+        problems.append((None, "date", date_problem))
+    if not journal_active:
+        problems.append((None, "journal", _("The journal is not active.")))
+    return problems, year
+
+
+def _problems_by_field(problems: Iterable[Problem]) -> dict[str, list[str]]:
+    """Problems keyed like the entry's fields: ``lines.N`` for a line, else the field."""
+    errors: dict[str, list[str]] = {}
+    for line_no, field, message in problems:
+        errors.setdefault(f"lines.{line_no}" if line_no else field, []).append(message)
+    return errors
+
+
+def _posting_errors(
+    entry: JournalEntry,
+    lines: list[JournalEntryLine],
+    allow_before_lock: bool,
+    accounts: Mapping[int, AccountInfo] | None = None,
+) -> tuple[dict[str, list[str]], FiscalYearRule | None]:
+    problems, year = _posting_problems(
+        PostingRules.for_date(entry.company, entry.date),
+        date=entry.date,
+        journal_active=entry.journal.active,
+        lines=lines,
+        accounts=accounts or {},
+        base_currency=entry.company.base_currency,
+        allow_before_lock=allow_before_lock,
+    )
+    return _problems_by_field(problems), year
+
+
+def _chain_head_locked(company: Company) -> tuple[int, str]:
+    """``(seq, hash)`` of the company's chain head, its row locked until commit (created on
+    first use). Posting takes this lock first: it serialises posting per company."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT seq, hash FROM ledger_chainhead WHERE company_id = %s{lock}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [company.pk])
+        row = cursor.fetchone()
+        if row is None:
+            ChainHead.objects.get_or_create(company=company)
+            cursor.execute(sql, [company.pk])
+            row = cursor.fetchone()
+    return int(row[0]), str(row[1])
+
+
+def _chain_head_move(company: Company, seq: int, digest: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ledger_chainhead SET seq = %s, hash = %s WHERE company_id = %s",
+            [seq, digest, company.pk],
+        )
+
+
+def _numbers_take(company: Company, journal_id: int, year_id: int, count: int = 1) -> int:
+    """Take the next ``count`` numbers of a journal in a fiscal year; returns the first.
+
+    The sequence row is bumped with one ``UPDATE ... RETURNING`` (which locks it until
+    commit) and created on first use: never ``max() + 1``. A rolled-back posting gives its
+    numbers back. Called after :func:`_chain_head_locked` (fixed lock order: no deadlock).
+    """
+    sql = (
+        "UPDATE ledger_journalsequence SET last_number = last_number + %s"
+        " WHERE journal_id = %s AND fiscal_year_id = %s RETURNING last_number"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [count, journal_id, year_id])
+        row = cursor.fetchone()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    JournalSequence.objects.create(
+                        company=company, journal_id=journal_id, fiscal_year_id=year_id
+                    )
+            except IntegrityError:
+                pass  # created by a concurrent posting: bump it below
+            cursor.execute(sql, [count, journal_id, year_id])
+            row = cursor.fetchone()
+    return int(row[0]) - count + 1
+
+
+def _lock_sequence(entry: JournalEntry, year: FiscalYearRule) -> int:
+    """The next number of the entry's journal in ``year``."""
+    return _numbers_take(entry.company, entry.journal_id, year.id)
+
+
+Moves = dict[tuple[int, str, int, int], list[int]]  # (account, currency, y, m) -> [d, c, amount]
+DimensionMoves = dict[tuple[int, str, int, int, int], list[int]]  # (.., dim, id, y, m) -> [d, c]
+
+
+def _moves_add(
+    moves: Moves, dimension_moves: DimensionMoves, date: dt.date, lines: Iterable[Any]
+) -> None:
+    """Add the lines of an entry dated ``date`` to the monthly movements (in place)."""
+    year, month = date.year, date.month
+    for line in lines:
+        key = (line.account_id, line.currency_id, year, month)
+        move = moves.get(key)
+        if move is None:
+            moves[key] = [line.debit, line.credit, line.amount_currency]
+        else:
+            move[0] += line.debit
+            move[1] += line.credit
+            move[2] += line.amount_currency
+        for dimension, value in (
+            (COST_CENTRE, line.cost_centre_id),
+            (PROJECT, line.project_id),
+        ):
+            if value is None:
+                continue
+            dim_key = (line.account_id, dimension, value, year, month)
+            dim = dimension_moves.get(dim_key)
+            if dim is None:
+                dimension_moves[dim_key] = [line.debit, line.credit]
+            else:
+                dim[0] += line.debit
+                dim[1] += line.credit
+
+
+COST_CENTRE = str(DimensionBalance.Dimension.COST_CENTRE)
+PROJECT = str(DimensionBalance.Dimension.PROJECT)
+
+
+def _add_rows(table: str, columns: tuple[str, ...], keys: tuple[str, ...], rows: list[Any]) -> None:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE`` adding the non-key amounts: one statement
+    per 500 rows (SQLite 3.24+ and PostgreSQL alike)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    added = [c for c in columns if c not in keys and c != "company_id"]
+    names = ", ".join(quote(c) for c in columns)
+    head = f"INSERT INTO {quote(table)} ({names}) VALUES "  # noqa: S608
+    sums = ", ".join(f"{quote(c)} = {quote(table)}.{quote(c)} + excluded.{quote(c)}" for c in added)
+    tail = f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {sums}"
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            params = [value for row in chunk for value in row]
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, params)
+
+
+BALANCE_COLUMNS = (
+    *("company_id", "account_id", "currency_id", "year", "month"),
+    *("debit", "credit", "amount_currency"),
+)
+DIMENSION_COLUMNS = (
+    *("company_id", "account_id", "dimension", "dimension_id", "year", "month"),
+    *("debit", "credit"),
+)
+
+
+def _balances_apply(company: Company, moves: Moves, dimension_moves: DimensionMoves) -> None:
+    """Add monthly movements to :class:`AccountBalance` and :class:`DimensionBalance`."""
+    _add_rows(
+        AccountBalance._meta.db_table,
+        BALANCE_COLUMNS,
+        ("account_id", "currency_id", "year", "month"),
+        [(company.pk, *key, *move) for key, move in sorted(moves.items())],
+    )
+    _add_rows(
+        DimensionBalance._meta.db_table,
+        DIMENSION_COLUMNS,
+        ("account_id", "dimension", "dimension_id", "year", "month"),
+        [(company.pk, *key, *move) for key, move in sorted(dimension_moves.items())],
+    )
 
 
 def _balances_add(company: Company, entry: JournalEntry, lines: list[JournalEntryLine]) -> None:
-    moves = arithmetic.movements(
-        [arithmetic.Entry(entry.date.year, entry.date.month, _as_core(lines))]
-    )
-    for (account_id, currency, year, month), move in moves.items():
-        updated = AccountBalance.objects.filter(
-            account_id=account_id, currency_id=currency, year=year, month=month
-        ).update(
-            debit=F("debit") + move.debit,
-            credit=F("credit") + move.credit,
-            amount_currency=F("amount_currency") + move.amount_currency,
-        )
-        if not updated:
-            AccountBalance.objects.create(
-                company=company,
-                account_id=account_id,
-                currency_id=currency,
-                year=year,
-                month=month,
-                debit=move.debit,
-                credit=move.credit,
-                amount_currency=move.amount_currency,
-            )
-    _dimension_balances_add(company, entry, lines)
+    moves: Moves = {}
+    dimension_moves: DimensionMoves = {}
+    _moves_add(moves, dimension_moves, entry.date, lines)
+    _balances_apply(company, moves, dimension_moves)
 
 
 def _dimension_moves(
     entry_date: dt.date, lines: Iterable[JournalEntryLine]
 ) -> dict[tuple[int, str, int, int, int], tuple[int, int]]:
     """(account, dimension, dimension id, year, month) -> (debit, credit) of the lines."""
-    moves: dict[tuple[int, str, int, int, int], tuple[int, int]] = {}
-    for line in lines:
-        for dimension, value in (
-            (DimensionBalance.Dimension.COST_CENTRE, line.cost_centre_id),
-            (DimensionBalance.Dimension.PROJECT, line.project_id),
-        ):
-            if value is None:
-                continue
-            key = (line.account_id, str(dimension), value, entry_date.year, entry_date.month)
-            debit, credit = moves.get(key, (0, 0))
-            moves[key] = (debit + line.debit, credit + line.credit)
-    return moves
+    moves: Moves = {}
+    dimension_moves: DimensionMoves = {}
+    _moves_add(moves, dimension_moves, entry_date, lines)
+    return {key: (move[0], move[1]) for key, move in dimension_moves.items()}
 
 
-def _dimension_balances_add(
-    company: Company, entry: JournalEntry, lines: list[JournalEntryLine]
-) -> None:
-    for (account_id, dimension, value, year, month), (debit, credit) in _dimension_moves(
-        entry.date, lines
-    ).items():
-        updated = DimensionBalance.objects.filter(
-            account_id=account_id, dimension=dimension, dimension_id=value, year=year, month=month
-        ).update(debit=F("debit") + debit, credit=F("credit") + credit)
-        if not updated:
-            DimensionBalance.objects.create(
-                company=company,
-                account_id=account_id,
-                dimension=dimension,
-                dimension_id=value,
-                year=year,
-                month=month,
-                debit=debit,
-                credit=credit,
-            )
+_BARE_DEFAULTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _bare(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
+    """A model instance from column values (``attname``: value) without ``Model.__init__``.
+
+    For rows read or written with plain SQL in bulk: no ``post_init`` signal, so the audit
+    recorder keeps no snapshot of them and a ``save()`` of one would not be audited: never
+    save these (the services do not); they are read (validation, hashing) and inserted by SQL.
+    """
+    defaults = _BARE_DEFAULTS.get(model)
+    if defaults is None:
+        defaults = {f.attname: f.get_default() for f in model._meta.concrete_fields}
+        _BARE_DEFAULTS[model] = defaults
+    obj = model.__new__(model)
+    obj.__dict__.update(defaults)
+    obj.__dict__.update(values)
+    obj._state = ModelState()
+    obj._state.adding = values.get("id") is None
+    obj._state.db = None if obj._state.adding else connection.alias
+    return obj
+
+
+POSTING_FIELDS = (
+    *(("state", "state"), ("fiscal_year", "fiscal_year_id")),
+    *(("sequence_number", "sequence_number"), ("number", "number")),
+    *(("posted_at", "posted_at"), ("posted_by", "posted_by"), ("chain_seq", "chain_seq")),
+    *(("prev_hash", "prev_hash"), ("hash", "hash"), ("hash_version", "hash_version")),
+)
+"""The fields posting sets (name, column) on a draft: one ``UPDATE`` writes them."""
+
+
+def _entries_mark_posted(entries: list[JournalEntry]) -> None:
+    """Write the posting fields of drafts numbered and hashed in memory (the row triggers let
+    a draft become posted, and refuse any later change)."""
+    ops = connection.ops
+    columns = [attname for _name, attname in POSTING_FIELDS]
+    sets = ", ".join(f"{column} = %s" for column in columns)
+    rows = [
+        [
+            ops.adapt_datetimefield_value(value) if column == "posted_at" else value
+            for column, value in ((c, getattr(entry, c)) for c in columns)
+        ]
+        + [entry.pk]
+        for entry in entries
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE ledger_journalentry SET {sets} WHERE id = %s",  # noqa: S608
+            rows,
+        )
+
+
+ENTRY_SELECT = (
+    "SELECT e.id, e.company_id, e.journal_id, e.date, e.reference, e.description, e.state,"
+    " e.source_document_id, e.external_id, e.fiscal_year_id, e.sequence_number, e.number,"
+    " e.reversal_of_id, e.posted_at, e.posted_by, e.chain_seq, e.prev_hash, e.hash,"
+    " e.hash_version, j.code, j.number_format, j.active"
+    " FROM ledger_journalentry e JOIN ledger_journal j ON j.id = e.journal_id WHERE e.id = %s"
+)
+_ENTRY_FIELDS = (
+    *("id", "company_id", "journal_id", "date", "reference", "description", "state"),
+    *("source_document_id", "external_id", "fiscal_year_id", "sequence_number", "number"),
+    *("reversal_of_id", "posted_at", "posted_by", "chain_seq", "prev_hash", "hash"),
+    "hash_version",
+)
+
+
+def _draft_for_posting(instance: JournalEntry) -> JournalEntry:
+    """The draft ``instance`` as stored, its row locked until commit, with its journal.
+
+    One plain query instead of the ORM's (posting one entry at a time runs it every time);
+    ``created_at`` is left deferred. Raises ValidationError when it is posted already.
+    """
+    lock = " FOR UPDATE OF e" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(ENTRY_SELECT + lock, [instance.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise JournalEntry.DoesNotExist(f"journal entry {instance.pk} does not exist")
+    values = list(row[: len(_ENTRY_FIELDS)])
+    values[3] = _date(values[3])
+    values[13] = _to_datetime(values[13])
+    entry = JournalEntry.from_db(connection.alias, _ENTRY_FIELDS, values)
+    if entry.state != JournalEntry.State.DRAFT:
+        raise ValidationError(
+            {"state": [_("Entry %(number)s is posted: reverse it instead.") % {"number": entry}]}
+        )
+    code, number_format, active = row[len(_ENTRY_FIELDS) :]
+    entry.journal = Journal.from_db(
+        connection.alias,
+        ("id", "company_id", "code", "number_format", "active"),
+        [entry.journal_id, entry.company_id, code, number_format, bool(active)],
+    )
+    if instance.company_id == entry.company_id and JournalEntry.company.is_cached(instance):
+        entry.company = instance.company  # the same row: spare a query
+    return entry
+
+
+LINE_SELECT = (
+    "SELECT l.id, l.company_id, l.entry_id, l.line_no, l.account_id, l.description, l.debit,"
+    " l.credit, l.currency_id, l.amount_currency, l.partner, l.due_date, l.cost_centre_id,"
+    " l.project_id, a.id, a.code, a.postable, a.active, a.subtype"
+    " FROM ledger_journalentryline l JOIN ledger_account a ON a.id = l.account_id"
+    " WHERE l.entry_id = %s ORDER BY l.line_no"
+)
+_LINE_ATTNAMES = ("id", *LINE_COLUMNS)
+
+
+def _lines_of(entry: JournalEntry) -> tuple[list[JournalEntryLine], dict[int, AccountInfo]]:
+    """The stored lines of ``entry`` (read-only instances) and their accounts, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(LINE_SELECT, [entry.pk])
+        rows = cursor.fetchall()
+    lines: list[JournalEntryLine] = []
+    accounts: dict[int, AccountInfo] = {}
+    for row in rows:
+        values = dict(zip(_LINE_ATTNAMES, row[:14], strict=True))
+        values["due_date"] = _to_date(values["due_date"])
+        lines.append(_bare(JournalEntryLine, values))
+        info = _account_info(row[14:])
+        accounts[info.id] = info
+    return lines, accounts
 
 
 def entry_post(*, instance: JournalEntry, allow_before_lock: bool = False) -> JournalEntry:
@@ -1215,35 +1914,37 @@ def entry_post(*, instance: JournalEntry, allow_before_lock: bool = False) -> Jo
     """
     company = instance.company
     with transaction.atomic():
-        entry = _draft_locked(instance)
-        lines = list(
-            JournalEntryLine.objects.filter(entry=entry)
-            .select_related("account")
-            .order_by("line_no")
-        )
+        entry = _draft_for_posting(instance)
+        lines, accounts = _lines_of(entry)
         lines, fx_errors = fx.balance_currencies(entry, lines)
-        errors, year = _posting_errors(entry, lines, allow_before_lock)
+        errors, year = _posting_errors(entry, lines, allow_before_lock, accounts)
         _raise(fx_errors | errors)
         if year is None:  # pragma: no cover - _posting_errors reported it
             raise _fail("date", _("No fiscal year covers the date."))
-        head, _created = ChainHead.objects.get_or_create(company=company)
-        head = ChainHead.objects.select_for_update().get(pk=head.pk)
+        head_seq, head_hash = _chain_head_locked(company)
         number = _lock_sequence(entry, year)
         user = context.current().user
+        before = {name: getattr(entry, attname) for name, attname in POSTING_FIELDS}
         entry.state = JournalEntry.State.POSTED
-        entry.fiscal_year = year
+        entry.fiscal_year_id = year.id
         entry.sequence_number = number
         entry.number = entry.journal.number_format.format(
             code=entry.journal.code, year=year.name, number=number
         )
         entry.posted_at = timezone.now()
         entry.posted_by = user.get_username() if getattr(user, "is_authenticated", False) else ""
-        entry.chain_seq = head.seq + 1
-        entry.prev_hash = head.hash
+        entry.chain_seq = head_seq + 1
+        entry.prev_hash = head_hash
         entry.hash_version = hashing.CURRENT_VERSION
-        entry.hash = hashing.compute_hash(head.hash, hashing.payload_of(entry, lines))
-        entry.save()
-        ChainHead.objects.filter(pk=head.pk).update(seq=entry.chain_seq, hash=entry.hash)
+        entry.hash = hashing.compute_hash(head_hash, hashing.payload_of(entry, lines))
+        changes = {
+            name: [before[name], getattr(entry, attname)]
+            for name, attname in POSTING_FIELDS
+            if before[name] != getattr(entry, attname)
+        }
+        _entries_mark_posted([entry])
+        _audit_entry(AuditAction.UPDATE, entry, changes)
+        _chain_head_move(company, entry.chain_seq, entry.hash)
         _balances_add(company, entry, lines)
     return entry
 

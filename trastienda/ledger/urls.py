@@ -1,13 +1,18 @@
 from django.urls import include, path
 
-from trastienda.ledger import reports, views
+from trastienda.ledger import reports, statement_views, views
 from trastienda.ledger.closing_views import FiscalYearClosingView
+from trastienda.ledger.fx_views import RevaluationView
+from trastienda.ledger.import_views import EntryImportView
+from trastienda.ledger.plaintext_views import BooksExportView
 
 app_name = "ledger"
 
 urlpatterns = [
+    path("entries/import/", EntryImportView.as_view(), name="journalentry_import"),
     path("entries/", include(views.entry_urls())),
     path("accounts/import/", views.ChartImportView.as_view(), name="account_import"),
+    path("accounts/search/", views.AccountSearchView.as_view(), name="account_search"),
     path("accounts/", include(views.AccountViews.urls())),
     path("journals/", include(views.JournalViews.urls())),
     path("fiscal-years/", include(views.FiscalYearViews.urls())),
@@ -30,8 +35,20 @@ urlpatterns = [
     ),
     path("reports/journal-book/", reports.JournalBookView.as_view(), name="report_journal_book"),
     path(
+        "reports/profit-and-loss/",
+        statement_views.ProfitAndLossView.as_view(),
+        name="report_profit_and_loss",
+    ),
+    path(
+        "reports/balance-sheet/",
+        statement_views.BalanceSheetView.as_view(),
+        name="report_balance_sheet",
+    ),
+    path("reports/books-export/", BooksExportView.as_view(), name="report_books_export"),
+    path(
         "fiscal-years/<int:pk>/closing/",
         FiscalYearClosingView.as_view(),
         name="fiscalyear_closing",
     ),
+    path("revaluation/", RevaluationView.as_view(), name="revaluation"),
 ]

@@ -367,6 +367,12 @@ class EntryEditView(ObjectEditView):
         return render(self.request, self.template_name, ctx, status=status)
 
 
+class EntryListView(ObjectListView):
+    """The entries list, with a link to the import page (import_views.EntryImportView)."""
+
+    template_name = "ledger/entry_list.html"
+
+
 class JournalEntryViews(ObjectViews):
     model = JournalEntry
     table = tables.JournalEntryTable
@@ -388,6 +394,7 @@ class JournalEntryViews(ObjectViews):
         "hash_version",
     )
     detail_template = "ledger/entry_extra.html"
+    list_view = EntryListView
     detail_view = EntryDetailView
     edit_view = EntryEditView
     create_service = services.entry_create_draft
@@ -535,3 +542,30 @@ def entry_urls() -> list[Any]:
             name="journalentry_reverse",
         ),
     ]
+
+
+class AccountSearchView(CompanyView):
+    """GET ``?q=``: the account picker's search, as JSON.
+
+    ``{"results": [{"id", "code", "name", "label", "path"}, ...], "more": bool}``: up to 20
+    postable, active accounts of the company, ordered by code (see ``account_search``).
+    Needs the permission to view accounts.
+    """
+
+    views = AccountViews
+
+    def get_required_perm(self) -> str:
+        return model_perm(Account, "view")
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from django.http import JsonResponse
+
+        from trastienda.ledger.account_search import LIMIT, account_search
+
+        company = request.company  # type: ignore[attr-defined]
+        hits = account_search(company, request.GET.get("q", ""), limit=LIMIT + 1)
+        response = JsonResponse(
+            {"results": [hit.as_json() for hit in hits[:LIMIT]], "more": len(hits) > LIMIT}
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trastienda.ledger import core, services
-from trastienda.ledger.models import AccountBalance, JournalEntry
+from trastienda.ledger import core, services, statements
+from trastienda.ledger.models import AccountBalance, JournalEntry, JournalEntryLine
 
 ACCOUNTS = (1, 2, 3, 4)
 amounts = st.integers(min_value=1, max_value=10**12)
@@ -96,6 +96,7 @@ def test_posting_keeps_balances_equal_to_lines(books: Any, journal: Any, batches
         assert services.ledger_balances_verify(company=books) == []
     for entry in posted:
         assert sum(x.debit - x.credit for x in entry.lines.all()) == 0
+    _statements_equal_the_lines(books)
     for entry in posted:
         services.entry_reverse(instance=entry, date=dt.date(2026, 12, 31))
     assert services.ledger_balances_verify(company=books) == []
@@ -105,6 +106,43 @@ def test_posting_keeps_balances_equal_to_lines(books: Any, journal: Any, batches
     assert set(net.values()) <= {0}
     assert services.ledger_verify(company=books).ok
     JournalEntry.objects.filter(company=books, state="draft").delete()
+
+
+def _raw(company: Any, first: dt.date | None, last: dt.date) -> dict[str, int]:
+    """Debit minus credit per account code, summed from the raw posted lines."""
+    out: dict[str, int] = {}
+    lines = JournalEntryLine.objects.filter(
+        company=company, entry__state="posted", entry__date__lte=last
+    ).select_related("account")
+    if first is not None:
+        lines = lines.filter(entry__date__gte=first)
+    for line in lines:
+        out[line.account.code] = out.get(line.account.code, 0) + line.debit - line.credit
+    return out
+
+
+def _statements_equal_the_lines(company: Any) -> None:
+    """The profit and loss account (a whole year and a range with partial months) and the
+    balance sheet equal a recomputation from the raw lines, and the balance sheet balances."""
+    for first, last in ((dt.date(2026, 1, 1), dt.date(2026, 12, 31)), RANGE):
+        raw = _raw(company, first, last)
+        pnl = statements.build(company, statements.PROFIT_AND_LOSS, first, last)
+        assert pnl.result == -(raw.get("7000", 0) + raw.get("6260", 0))
+        assert pnl.value("1") == -raw.get("7000", 0)
+        assert pnl.value("7") == -raw.get("6260", 0)
+    for as_of in (RANGE[1],):
+        raw = _raw(company, None, as_of)
+        bank, cash = raw.get("5720", 0), raw.get("5700", 0)
+        result = -(raw.get("7000", 0) + raw.get("6260", 0))
+        sheet = statements.build(company, statements.BALANCE_SHEET, None, as_of)
+        assert sheet.balanced
+        assert sheet.value("TOTAL.ASSETS") == cash + max(bank, 0)  # an overdraft is a debt
+        assert sheet.value("PC.III.1") == -min(bank, 0)
+        assert sheet.value("PN.A1.VII") == result
+        assert sheet.value("TOTAL.LIABILITIES") == -raw.get("1000", 0) - min(bank, 0) + result
+
+
+RANGE = (dt.date(2026, 3, 10), dt.date(2026, 10, 20))
 
 
 def _cents(value: int) -> str:

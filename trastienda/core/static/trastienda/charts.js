@@ -2,6 +2,8 @@
 // (rendered by Django's json_script: data without inline JavaScript, as the CSP requires).
 (function () {
   "use strict";
+  var COLOURS = [["rgba(13, 110, 253, 0.5)", "rgb(13, 110, 253)"],
+    ["rgba(220, 53, 69, 0.5)", "rgb(220, 53, 69)"], ["rgba(25, 135, 84, 0.5)", "rgb(25, 135, 84)"]];
   function draw(root) {
     if (typeof Chart === "undefined") { return; }
     (root || document).querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
@@ -10,11 +12,17 @@
       if (!source) { return; }
       var spec = JSON.parse(source.textContent);
       canvas.dataset.drawn = "1";
+      // One series ({label, values}) or several ({datasets: [{label, values}, ...]}).
+      var series = spec.datasets || [{ label: spec.label || "", values: spec.values }];
       new Chart(canvas, {
         type: spec.type || "bar",
-        data: { labels: spec.labels, datasets: [{ label: spec.label || "", data: spec.values,
-          backgroundColor: "rgba(13, 110, 253, 0.5)", borderColor: "rgb(13, 110, 253)" }] },
-        options: { plugins: { legend: { display: !!spec.label } }, animation: false,
+        data: { labels: spec.labels, datasets: series.map(function (s, i) {
+          var colour = COLOURS[i % COLOURS.length];
+          return { label: s.label || "", data: s.values, backgroundColor: colour[0],
+            borderColor: colour[1] };
+        }) },
+        options: { plugins: { legend: { display: !!(spec.datasets || spec.label) } },
+          animation: false,
           scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
       });
     });

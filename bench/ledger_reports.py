@@ -202,7 +202,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     books_from = dt.date(YEARS[0], 1, 1)
 
     def ledger_count() -> int:
-        return queries.account_lines(company, busiest, books_from, year_to).count()
+        return queries.account_line_count(company, busiest, books_from, year_to)
 
     def ledger_page() -> Any:
         return queries.general_ledger(company, busiest, books_from, year_to, offset=0, limit=100)

@@ -571,7 +571,7 @@ class GeneralLedgerViewSet(ReportViewSet):
         if account is None:
             raise exceptions.NotFound(_("No such account."))
         offset, limit = self.window(request)
-        count = queries.account_lines(company, account, p["date_from"], p["date_to"]).count()
+        count = queries.account_line_count(company, account, p["date_from"], p["date_to"])
         carried, items = queries.general_ledger(
             company, account, p["date_from"], p["date_to"], offset=offset, limit=limit
         )

@@ -92,10 +92,12 @@ class _Line:
     __slots__ = (
         "account_id",
         "amount_currency",
+        "chain_seq",
         "company_id",
         "cost_centre_id",
         "credit",
         "currency_id",
+        "date",
         "debit",
         "description",
         "due_date",
@@ -120,6 +122,8 @@ class _Line:
         self.due_date = values["due_date"]
         self.cost_centre_id = values["cost_centre_id"]
         self.project_id = values["project_id"]
+        self.date: dt.date | None = None  # the entry's, set with chain_seq when written
+        self.chain_seq: int | None = None
 
 
 class _Entry:
@@ -754,6 +758,8 @@ def _insert(company: Company, todo: list[_Entry], head_seq: int) -> None:
         entry.id = int(ids[entry.chain_seq])
         for line in entry.lines:
             line.entry_id = entry.id
+            line.date = entry.date
+            line.chain_seq = entry.chain_seq
     services._lines_insert(line for entry in todo for line in entry.lines)
 
 

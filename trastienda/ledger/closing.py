@@ -40,7 +40,7 @@ from django.utils.translation import ngettext
 
 from trastienda.core.models import Company
 from trastienda.core.money import Money
-from trastienda.ledger import services
+from trastienda.ledger import queries, services
 from trastienda.ledger.models import (
     PARTNER_SUBTYPES,
     Account,
@@ -108,11 +108,9 @@ def _sums(
     """
     types = list(types)
     sums: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
-    lines = JournalEntryLine.objects.for_company(company).filter(
-        entry__state=JournalEntry.State.POSTED, entry__date__lte=end, account__type__in=types
-    )
+    lines = queries.posted_lines(company).filter(date__lte=end, account__type__in=types)
     if start is not None:
-        lines = lines.filter(entry__date__gte=start)
+        lines = lines.filter(date__gte=start)
     partner_lines = lines.filter(account__subtype__in=list(PARTNER_SUBTYPES))
     for row in partner_lines.values("account_id", "currency_id", "partner").annotate(
         d=Sum("debit"), c=Sum("credit"), a=Sum("amount_currency")

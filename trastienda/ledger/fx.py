@@ -55,7 +55,7 @@ from trastienda.ledger.models import (
     JournalEntryLine,
     LedgerSettings,
 )
-from trastienda.ledger.queries import month_end
+from trastienda.ledger.queries import month_end, posted_lines
 
 #: Exchange gains and losses accounts of each chart template (set at company set-up and by
 #: migration 0005 for companies created before).
@@ -301,11 +301,7 @@ def open_balances(company: Company, date: dt.date) -> dict[tuple[int, str, str],
     accounts = monetary_accounts(company)
     partner = Q(account__subtype__in=list(PARTNER_SUBTYPES))
     sums: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    lines = (
-        JournalEntryLine.objects.for_company(company)
-        .filter(accounts, entry__state=JournalEntry.State.POSTED, entry__date__lte=date)
-        .exclude(currency_id=base)
-    )
+    lines = posted_lines(company).filter(accounts, date__lte=date).exclude(currency_id=base)
 
     def add(rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
@@ -329,7 +325,7 @@ def open_balances(company: Company, date: dt.date) -> dict[tuple[int, str, str],
         .filter(Q(year__lt=whole_to.year) | Q(year=whole_to.year, month__lte=whole_to.month))
     )
     add(months.values("account_id", "currency_id").annotate(**totals).order_by())
-    days = lines.exclude(partner).filter(entry__date__gt=whole_to)
+    days = lines.exclude(partner).filter(date__gt=whole_to)
     add(days.values("account_id", "currency_id").annotate(**totals).order_by())
     return {key: value for key, value in sums.items() if value[1]}
 

@@ -439,7 +439,10 @@ class JournalEntry(CompanyOwned):
         verbose_name_plural = _("journal entries")
         ordering = ["-date", "-id"]
         permissions = [("post_journalentry", _("Can post and reverse journal entries"))]
-        indexes = [models.Index(fields=["company", "date"])]
+        indexes = [
+            models.Index(fields=["company", "date"]),
+            models.Index(fields=["company", "reference"], name="ledger_entry_reference"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["company", "number"],
@@ -518,11 +521,26 @@ class JournalEntryLine(CompanyOwned):
         related_name="+",
         verbose_name=_("project"),
     )
+    # Copies of the entry's date and chain position, written when the entry is posted (empty
+    # on drafts; immutable afterwards like the rest of the line): the general ledger and the
+    # edge days of a report read the posted lines of an account or of a range from the
+    # indexes below without joining the entries. ``ledger verify`` checks they match.
+    date = models.DateField(_("date"), null=True, blank=True, editable=False)
+    chain_seq = models.PositiveBigIntegerField(
+        _("chain position"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("journal entry line")
         verbose_name_plural = _("journal entry lines")
         ordering = ["entry", "line_no"]
+        indexes = [
+            models.Index(
+                fields=["company", "account", "date", "chain_seq", "line_no"],
+                name="ledger_line_ledger_order",
+            ),
+            models.Index(fields=["company", "date"], name="ledger_line_company_date"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["entry", "line_no"], name="ledger_line_no_unique"),
             models.CheckConstraint(
@@ -549,6 +567,7 @@ class AccountBalance(models.Model):
     debit = models.BigIntegerField(default=0)
     credit = models.BigIntegerField(default=0)
     amount_currency = models.BigIntegerField(default=0)
+    lines = models.PositiveIntegerField(default=0)  # posted lines: the general ledger's count
 
     objects = CompanyScopedQuerySet.as_manager()
 

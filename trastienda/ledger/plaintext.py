@@ -65,9 +65,9 @@ from trastienda.ledger.models import (
     CostCentre,
     Journal,
     JournalEntry,
-    JournalEntryLine,
     Project,
 )
+from trastienda.ledger.queries import posted_lines
 
 FORMATS: dict[str, tuple[Any, str, str]] = {
     # format: (label, file extension, content type)
@@ -213,7 +213,7 @@ class Books:
         usage = (
             self.lines()
             .values("account_id", "currency_id")
-            .annotate(first=Min("entry__date"), n=Count("id"))
+            .annotate(first=Min("date"), n=Count("id"))
             .order_by()
         )
         for row in usage:
@@ -248,20 +248,18 @@ class Books:
         return qs
 
     def lines(self) -> Any:
-        qs = JournalEntryLine.objects.for_company(self.company).filter(
-            entry__state=JournalEntry.State.POSTED
-        )
+        qs = posted_lines(self.company)
         if self.date_from is not None:
-            qs = qs.filter(entry__date__gte=self.date_from)
+            qs = qs.filter(date__gte=self.date_from)
         if self.date_to is not None:
-            qs = qs.filter(entry__date__lte=self.date_to)
+            qs = qs.filter(date__lte=self.date_to)
         return qs
 
     def iter_entries(self) -> Iterator[Entry]:
         """The posted entries in book order with their lines: one query, read in chunks."""
         rows = (
             self.lines()
-            .order_by("entry__date", "entry__chain_seq", "line_no")
+            .order_by("date", "chain_seq", "line_no")
             .values_list(
                 "entry_id",
                 "entry__date",

@@ -56,14 +56,19 @@ def _add(into: Sums, rows: Iterable[dict[str, Any]]) -> None:
         into[row["account_id"]] = (debit + (row["d"] or 0), credit + (row["c"] or 0))
 
 
+def posted_lines(company: Company) -> QuerySet[JournalEntryLine]:
+    """The company's posted lines. A line carries its entry's date and chain position from
+    posting on (both empty on drafts), so filtering on ``date`` keeps posted lines only and
+    reads the line indexes without joining the entries."""
+    return JournalEntryLine.objects.for_company(company).filter(date__isnull=False)
+
+
 def _lines_sums(
     company: Company, start: dt.date | None, end: dt.date, accounts: Q | None
 ) -> QuerySet[Any]:
-    lines = JournalEntryLine.objects.for_company(company).filter(
-        entry__state=JournalEntry.State.POSTED, entry__date__lte=end
-    )
+    lines = posted_lines(company).filter(date__lte=end)
     if start is not None:
-        lines = lines.filter(entry__date__gte=start)
+        lines = lines.filter(date__gte=start)
     if accounts is not None:
         lines = lines.filter(accounts)
     return lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
@@ -73,11 +78,11 @@ def _months_sums(
     company: Company, first: dt.date | None, last: dt.date, accounts: Q | None
 ) -> QuerySet[Any]:
     """Movements of the whole months from ``first``'s month (or the beginning) to ``last``'s."""
-    rows = AccountBalance.objects.for_company(company).filter(
-        Q(year__lt=last.year) | Q(year=last.year, month__lte=last.month)
-    )
-    if first is not None:
-        rows = rows.filter(Q(year__gt=first.year) | Q(year=first.year, month__gte=first.month))
+    rows: QuerySet[Any] = AccountBalance.objects.for_company(company)
+    if first is None:
+        rows = rows.filter(Q(year__lt=last.year) | Q(year=last.year, month__lte=last.month))
+    else:
+        rows = _months_overlapping(rows, first, last)
     if accounts is not None:
         rows = rows.filter(accounts)
     return rows.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
@@ -231,15 +236,10 @@ def account_lines(
 ) -> QuerySet[JournalEntryLine]:
     """The posted lines of ``account`` in the range, in ledger order."""
     return (
-        JournalEntryLine.objects.for_company(company)
-        .filter(
-            account=account,
-            entry__state=JournalEntry.State.POSTED,
-            entry__date__gte=date_from,
-            entry__date__lte=date_to,
-        )
+        posted_lines(company)
+        .filter(account=account, date__gte=date_from, date__lte=date_to)
         .select_related("entry")
-        .order_by("entry__date", "entry__chain_seq", "line_no")
+        .order_by("date", "chain_seq", "line_no")
     )
 
 
@@ -251,13 +251,42 @@ def pick_account(
     accounts = Account.objects.for_company(company)
     if code:
         return accounts.filter(code=code).first()
-    moved = accounts.filter(
-        postable=True,
-        lines__entry__state=JournalEntry.State.POSTED,
-        lines__entry__date__gte=date_from,
-        lines__entry__date__lte=date_to,
+    months = _months_overlapping(AccountBalance.objects.for_company(company), date_from, date_to)
+    candidates = accounts.filter(
+        postable=True, pk__in=months.filter(lines__gt=0).values("account_id")
+    ).order_by("code")
+    lines = posted_lines(company).filter(date__gte=date_from, date__lte=date_to)
+    for account in candidates:  # the months hold lines; the range may cut them at either end
+        if lines.filter(account=account).exists():
+            return account
+    return accounts.filter(postable=True).order_by("code").first()
+
+
+def _months_overlapping(rows: QuerySet[Any], first: dt.date, last: dt.date) -> QuerySet[Any]:
+    """Rows with ``year``/``month`` of the months from ``first``'s to ``last``'s."""
+    return rows.filter(Q(year__lt=last.year) | Q(year=last.year, month__lte=last.month)).filter(
+        Q(year__gt=first.year) | Q(year=first.year, month__gte=first.month)
     )
-    return moved.order_by("code").first() or accounts.filter(postable=True).order_by("code").first()
+
+
+def account_line_count(
+    company: Company, account: Account, date_from: dt.date, date_to: dt.date
+) -> int:
+    """How many posted lines ``account`` has in the range (the general ledger's paginator):
+    whole months from the monthly balances' counts, the days at either end from the lines."""
+    whole, days = range_parts(date_from, date_to)
+    count = 0
+    if whole is not None and whole[0] is not None:
+        months = _months_overlapping(
+            AccountBalance.objects.for_company(company).filter(account=account),
+            whole[0],
+            whole[1],
+        )
+        count += months.aggregate(n=Sum("lines"))["n"] or 0
+    lines = posted_lines(company).filter(account=account)
+    for first, last in days:
+        count += lines.filter(date__gte=first, date__lte=last).count()
+    return count
 
 
 def account_opening(company: Company, account: Account, date_from: dt.date) -> int:

@@ -356,8 +356,8 @@ class GeneralLedgerView(ReportView):
         if account is None:
             return {"account": None}
         date_from, date_to = params["date_from"], params["date_to"]
-        lines = queries.account_lines(self.company, account, date_from, date_to)
-        paginator = Paginator(lines.values_list("pk", flat=True), PER_PAGE)
+        count = queries.account_line_count(self.company, account, date_from, date_to)
+        paginator = Paginator(range(count), PER_PAGE)  # the page's lines are read below
         page = paginator.get_page(self.request.GET.get("page"))
         carried, items = queries.general_ledger(
             self.company,

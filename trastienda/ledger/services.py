@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model, Q, Sum
+from django.db.models import Count, Model, Q, Sum
 from django.db.models.base import ModelState
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
@@ -1188,6 +1188,7 @@ def _build_lines(
 LINE_COLUMNS = (
     *("company_id", "entry_id", "line_no", "account_id", "description", "debit", "credit"),
     *("currency_id", "amount_currency", "partner", "due_date", "cost_centre_id", "project_id"),
+    *("date", "chain_seq"),
 )
 
 
@@ -1206,6 +1207,8 @@ def _line_row(line: Any, adapt_date: Any) -> tuple[Any, ...]:
         adapt_date(line.due_date) if line.due_date is not None else None,
         line.cost_centre_id,
         line.project_id,
+        adapt_date(line.date) if line.date is not None else None,
+        line.chain_seq,
     )
 
 
@@ -1681,7 +1684,7 @@ def _lock_sequence(entry: JournalEntry, year: FiscalYearRule) -> int:
     return _numbers_take(entry.company, entry.journal_id, year.id)
 
 
-Moves = dict[tuple[int, str, int, int], list[int]]  # (account, currency, y, m) -> [d, c, amount]
+Moves = dict[tuple[int, str, int, int], list[int]]  # (account, currency, y, m) -> [d, c, amt, n]
 DimensionMoves = dict[tuple[int, str, int, int, int], list[int]]  # (.., dim, id, y, m) -> [d, c]
 
 
@@ -1694,11 +1697,12 @@ def _moves_add(
         key = (line.account_id, line.currency_id, year, month)
         move = moves.get(key)
         if move is None:
-            moves[key] = [line.debit, line.credit, line.amount_currency]
+            moves[key] = [line.debit, line.credit, line.amount_currency, 1]
         else:
             move[0] += line.debit
             move[1] += line.credit
             move[2] += line.amount_currency
+            move[3] += 1
         for dimension, value in (
             (COST_CENTRE, line.cost_centre_id),
             (PROJECT, line.project_id),
@@ -1739,7 +1743,7 @@ def _add_rows(table: str, columns: tuple[str, ...], keys: tuple[str, ...], rows:
 
 BALANCE_COLUMNS = (
     *("company_id", "account_id", "currency_id", "year", "month"),
-    *("debit", "credit", "amount_currency"),
+    *("debit", "credit", "amount_currency", "lines"),
 )
 DIMENSION_COLUMNS = (
     *("company_id", "account_id", "dimension", "dimension_id", "year", "month"),
@@ -1814,8 +1818,14 @@ POSTING_FIELDS = (
 
 def _entries_mark_posted(entries: list[JournalEntry]) -> None:
     """Write the posting fields of drafts numbered and hashed in memory (the row triggers let
-    a draft become posted, and refuse any later change)."""
+    a draft become posted, and refuse any later change), after copying the date and chain
+    position onto their lines (while the entries are still drafts)."""
     ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE ledger_journalentryline SET date = %s, chain_seq = %s WHERE entry_id = %s",
+            [(ops.adapt_datefield_value(e.date), e.chain_seq, e.pk) for e in entries],
+        )
     columns = [attname for _name, attname in POSTING_FIELDS]
     sets = ", ".join(f"{column} = %s" for column in columns)
     rows = [
@@ -1879,14 +1889,14 @@ def _draft_for_posting(instance: JournalEntry) -> JournalEntry:
     return entry
 
 
+_LINE_ATTNAMES = ("id", *LINE_COLUMNS)
 LINE_SELECT = (
-    "SELECT l.id, l.company_id, l.entry_id, l.line_no, l.account_id, l.description, l.debit,"
-    " l.credit, l.currency_id, l.amount_currency, l.partner, l.due_date, l.cost_centre_id,"
-    " l.project_id, a.id, a.code, a.postable, a.active, a.subtype"
+    "SELECT "  # noqa: S608 - column names from the code
+    + ", ".join(f"l.{name}" for name in _LINE_ATTNAMES)
+    + ", a.id, a.code, a.postable, a.active, a.subtype"
     " FROM ledger_journalentryline l JOIN ledger_account a ON a.id = l.account_id"
     " WHERE l.entry_id = %s ORDER BY l.line_no"
 )
-_LINE_ATTNAMES = ("id", *LINE_COLUMNS)
 
 
 def _lines_of(entry: JournalEntry) -> tuple[list[JournalEntryLine], dict[int, AccountInfo]]:
@@ -1897,10 +1907,12 @@ def _lines_of(entry: JournalEntry) -> tuple[list[JournalEntryLine], dict[int, Ac
     lines: list[JournalEntryLine] = []
     accounts: dict[int, AccountInfo] = {}
     for row in rows:
-        values = dict(zip(_LINE_ATTNAMES, row[:14], strict=True))
+        width = len(_LINE_ATTNAMES)
+        values = dict(zip(_LINE_ATTNAMES, row[:width], strict=True))
         values["due_date"] = _to_date(values["due_date"])
+        values["date"] = _to_date(values["date"])
         lines.append(_bare(JournalEntryLine, values))
-        info = _account_info(row[14:])
+        info = _account_info(row[width:])
         accounts[info.id] = info
     return lines, accounts
 
@@ -2036,16 +2048,17 @@ def ledger_verify(*, company: Company, batch_size: int = 500) -> ChainResult:
                 return bad("missing")
             if entry.prev_hash != prev_hash:
                 return bad("broken link")
+            lines = lines_by_entry.get(entry.pk, [])
             try:
                 digest = hashing.compute_hash(
-                    prev_hash,
-                    hashing.payload_of(entry, lines_by_entry.get(entry.pk, [])),
-                    entry.hash_version or 0,
+                    prev_hash, hashing.payload_of(entry, lines), entry.hash_version or 0
                 )
             except ValueError:
                 return bad("unknown version")
-            if digest != entry.hash:
-                return bad("altered")
+            if digest != entry.hash or any(
+                line.date != entry.date or line.chain_seq != entry.chain_seq for line in lines
+            ):
+                return bad("altered")  # the lines' copies of date and position count too
             checked += 1
             expected_seq, prev_hash, last = expected_seq + 1, entry.hash, entry.chain_seq or 0
         after = batch[-1].chain_seq or 0
@@ -2053,38 +2066,63 @@ def ledger_verify(*, company: Company, batch_size: int = 500) -> ChainResult:
     head_seq, head_hash = (head.seq, head.hash) if head else (0, hashing.GENESIS_HASH)
     if head_seq != last or head_hash != prev_hash:
         return ChainResult(False, checked, None, None, head_seq, "head")
+    stray = (  # a draft's line dated as if posted would show in the reports
+        JournalEntryLine.objects.for_company(company)
+        .filter(Q(date__isnull=False) | Q(chain_seq__isnull=False))
+        .exclude(entry__state=JournalEntry.State.POSTED)
+        .values_list("entry_id", flat=True)
+        .first()
+    )
+    if stray is not None:
+        return ChainResult(False, checked, stray, None, None, "altered")
     return ChainResult(True, checked)
 
 
-def balances_recompute(*, company: Company) -> dict[tuple[int, str, int, int], arithmetic.Movement]:
-    """Monthly movements per (account, currency, year, month) from the posted lines."""
+def _balances_recomputed(
+    company: Company,
+) -> dict[tuple[int, str, int, int], tuple[arithmetic.Movement, int]]:
+    """(movement, number of lines) per (account, currency, year, month) from the posted lines,
+    dated by their entries (not by the lines' copies of the date)."""
     rows = (
         JournalEntryLine.objects.for_company(company)
         .filter(entry__state=JournalEntry.State.POSTED)
         .annotate(y=ExtractYear("entry__date"), m=ExtractMonth("entry__date"))
         .values("account_id", "currency_id", "y", "m")
-        .annotate(d=Sum("debit"), c=Sum("credit"), a=Sum("amount_currency"))
+        .annotate(d=Sum("debit"), c=Sum("credit"), a=Sum("amount_currency"), n=Count("id"))
     )
     return {
-        (r["account_id"], r["currency_id"], r["y"], r["m"]): arithmetic.Movement(
-            r["d"] or 0, r["c"] or 0, r["a"] or 0
+        (r["account_id"], r["currency_id"], r["y"], r["m"]): (
+            arithmetic.Movement(r["d"] or 0, r["c"] or 0, r["a"] or 0),
+            r["n"],
         )
         for r in rows
     }
 
 
+def balances_recompute(*, company: Company) -> dict[tuple[int, str, int, int], arithmetic.Movement]:
+    """Monthly movements per (account, currency, year, month) from the posted lines."""
+    return {key: movement for key, (movement, _n) in _balances_recomputed(company).items()}
+
+
 def ledger_balances_verify(*, company: Company) -> list[tuple[Any, Any, Any]]:
-    """Differences ``(key, stored, recomputed)`` between the monthly balances and the lines."""
-    stored = {
-        b.as_key(): arithmetic.Movement(b.debit, b.credit, b.amount_currency)
-        for b in AccountBalance.objects.for_company(company)
-    }
+    """Differences ``(key, stored, recomputed)`` between the monthly balances (and their line
+    counts, keyed ``(*key, "lines")``) and the lines."""
+    rows = list(AccountBalance.objects.for_company(company))
+    stored = {b.as_key(): arithmetic.Movement(b.debit, b.credit, b.amount_currency) for b in rows}
     stored = {k: v for k, v in stored.items() if v != arithmetic.Movement()}
-    computed = balances_recompute(company=company)
+    recomputed = _balances_recomputed(company)
+    computed = {key: movement for key, (movement, _n) in recomputed.items()}
     differences: list[tuple[Any, Any, Any]] = [
         (key, stored.get(key), computed.get(key))
         for key in sorted(set(stored) | set(computed), key=str)
         if stored.get(key) != computed.get(key)
+    ]
+    stored_counts = {b.as_key(): b.lines for b in rows if b.lines}
+    computed_counts = {key: n for key, (_movement, n) in recomputed.items()}
+    differences += [
+        ((*key, "lines"), stored_counts.get(key), computed_counts.get(key))
+        for key in sorted(set(stored_counts) | set(computed_counts), key=str)
+        if stored_counts.get(key) != computed_counts.get(key)
     ]
     stored_dims = {
         (b.account_id, b.dimension, b.dimension_id, b.year, b.month): (b.debit, b.credit)

@@ -142,34 +142,39 @@ def _naturals(sums: queries.Sums) -> Naturals:
 
 
 def _excluded_entries(company: Company, kind: str, start: dt.date | None, end: dt.date) -> Any:
-    """Year-end entries the statement leaves out (see the module docstring)."""
-    live = JournalEntry.objects.for_company(company).filter(
-        state=JournalEntry.State.POSTED,
-        reversal_of__isnull=True,
-        reversals__isnull=True,
-        date__lte=end,
-    )
-    if kind == PROFIT_AND_LOSS:
-        prefix = closing.REGULARISATION_REF.format(name="")
-        found = live.filter(reference__startswith=prefix)
-        if start is not None:
-            found = found.filter(date__gte=start)
-        return list(found.values_list("pk", flat=True))
-    closing_prefix = closing.CLOSING_REF.format(name="")
-    opening_prefix = closing.OPENING_REF.format(name="")
-    opened = {
-        ref[len(opening_prefix) :]
-        for ref in live.filter(reference__startswith=opening_prefix).values_list(
-            "reference", flat=True
+    """Year-end entries the statement leaves out (see the module docstring): found by their
+    exact references, one per fiscal year, through the index on ``(company, reference)``
+    (the dates are compared here: given a date range, SQLite would rather scan by date)."""
+    names = list(FiscalYear.objects.for_company(company).values_list("name", flat=True))
+    refs = {  # reference -> (kind, fiscal year name)
+        template.format(name=name): (key, name)
+        for name in names
+        for key, template in (
+            ("regularisation", closing.REGULARISATION_REF),
+            ("closing", closing.CLOSING_REF),
+            ("opening", closing.OPENING_REF),
         )
     }
-    return [
-        pk
-        for pk, ref in live.filter(reference__startswith=closing_prefix).values_list(
-            "pk", "reference"
+    live = [
+        (pk, *refs[ref], date)
+        for pk, ref, date in JournalEntry.objects.for_company(company)
+        .filter(
+            state=JournalEntry.State.POSTED,
+            reversal_of__isnull=True,
+            reversals__isnull=True,
+            reference__in=list(refs),
         )
-        if ref[len(closing_prefix) :] not in opened
+        .values_list("pk", "reference", "date")
+        if date <= end
     ]
+    if kind == PROFIT_AND_LOSS:
+        return [
+            pk
+            for pk, key, _name, date in live
+            if key == "regularisation" and (start is None or date >= start)
+        ]
+    opened = {name for _pk, key, name, _date in live if key == "opening"}
+    return [pk for pk, key, name, _date in live if key == "closing" and name not in opened]
 
 
 def _excluded_lines(company: Company, entries: list[int], group: str | None) -> list[dict]:
@@ -177,8 +182,7 @@ def _excluded_lines(company: Company, entries: list[int], group: str | None) -> 
         return []
     fields = ["account_id"] + ([group] if group else [])
     return list(
-        JournalEntryLine.objects.for_company(company)
-        .filter(entry_id__in=entries)
+        JournalEntryLine.objects.filter(entry_id__in=entries)  # the company's entries
         .values(*fields)
         .annotate(d=Sum("debit"), c=Sum("credit"))
         .order_by()
@@ -246,14 +250,13 @@ def dimension_naturals(
         ):
             add(row["dimension_id"], row["account_id"], (row["d"] or 0) - (row["c"] or 0))
     for first, last in days:
-        lines = JournalEntryLine.objects.for_company(company).filter(
-            entry__state=JournalEntry.State.POSTED,
-            entry__date__lte=last,
+        lines = queries.posted_lines(company).filter(
+            date__lte=last,
             account__type__in=types,
             **{f"{field_name}__isnull": False},
         )
         if first is not None:
-            lines = lines.filter(entry__date__gte=first)
+            lines = lines.filter(date__gte=first)
         for row in (
             lines.values(field_name, "account_id")
             .annotate(d=Sum("debit"), c=Sum("credit"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -189,6 +190,8 @@ def test_line_fields_covered() -> None:
         "due_date",
         "cost_centre_id",
         "project_id",
+        "date",  # the entry's date and chain position copied for the reports
+        "chain_seq",
     ],
 )
 def test_altered_line_field_detected(chain: dict[str, Any], field: str) -> None:
@@ -206,10 +209,30 @@ def test_altered_line_field_detected(chain: dict[str, Any], field: str) -> None:
         "due_date": dt.date(2026, 5, 31),
         "cost_centre_id": None,
         "project_id": None,
+        "date": "2026-01-01",
+        "chain_seq": 1,
     }[field]
     _sql(f"UPDATE ledger_journalentryline SET {field} = %s WHERE id = %s", [value, line.pk])
     result = services.ledger_verify(company=company)
     assert (result.ok, result.entry_id, result.reason) == (False, second.pk, "altered")
+
+
+def test_draft_line_dated_as_posted_detected(chain: dict[str, Any]) -> None:
+    """A draft's line given a date by SQL would enter the reports: verify names its entry."""
+    company = chain["company"]
+    draft = services.entry_create_draft(
+        company=company,
+        journal=chain["entries"][0].journal,
+        date=dt.date(2026, 3, 1),
+        lines=[
+            {"account": SALES, "debit": Decimal("1")},
+            {"account": SALES, "credit": Decimal("1")},
+        ],
+    )
+    assert services.ledger_verify(company=company).ok
+    _sql("UPDATE ledger_journalentryline SET date = '2026-03-01' WHERE entry_id = %s", [draft.pk])
+    result = services.ledger_verify(company=company)
+    assert (result.ok, result.entry_id, result.reason) == (False, draft.pk, "altered")
 
 
 def test_deleted_line_and_inserted_line_detected(chain: dict[str, Any]) -> None:
@@ -217,11 +240,20 @@ def test_deleted_line_and_inserted_line_detected(chain: dict[str, Any]) -> None:
     line = second.lines.get(line_no=2)
     _sql("DELETE FROM ledger_journalentryline WHERE id = %s", [line.pk])
     assert services.ledger_verify(company=company).entry_id == second.pk
+    sales = Account.objects.get(company=company, code=SALES).pk
     _sql(
         "INSERT INTO ledger_journalentryline (company_id, entry_id, line_no, account_id,"
         " description, debit, credit, currency_id, amount_currency, partner)"
         " VALUES (%s, %s, 2, %s, 'Venta', 0, 12100, 'EUR', -12100, '')",
-        [company.pk, second.pk, Account.objects.get(company=company, code=SALES).pk],
+        [company.pk, second.pk, sales],
+    )
+    # back without the entry's date and chain position, which the reports read: detected
+    result = services.ledger_verify(company=company)
+    assert (result.entry_id, result.reason) == (second.pk, "altered")
+    _sql(
+        "UPDATE ledger_journalentryline SET date = %s, chain_seq = %s"
+        " WHERE entry_id = %s AND line_no = 2",
+        [second.date.isoformat(), second.chain_seq, second.pk],
     )
     assert services.ledger_verify(company=company).ok  # the same line back: intact again
     _sql(

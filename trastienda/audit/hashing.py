@@ -56,9 +56,21 @@ def json_safe(value: Any) -> Any:
     floats -> their repr; dictionary keys become strings. NUL characters, which
     PostgreSQL's jsonb refuses, become U+FFFD.
     """
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    # Fast paths for the exact built-in types that make up nearly every value; each returns
+    # what the general branches below would.
+    if kind is str:
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if value is None or kind is bool or kind is int:
         return value
-    if isinstance(value, int):
+    if kind is dict:
+        return {
+            (_safe_key(k) if type(k) is str else str(json_safe(k))): json_safe(v)
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [json_safe(v) for v in value]
+    if isinstance(value, int):  # int subclasses (bool has none)
         return int(value)
     if isinstance(value, float):
         # As text: jsonb would re-spell some floats (1e20 -> 100000000000000000000).
@@ -96,6 +108,10 @@ def json_safe(value: Any) -> Any:
     if pk is not None and hasattr(value, "_meta"):
         return json_safe(pk)
     return json_safe(str(value))
+
+
+def _safe_key(key: str) -> str:
+    return key.replace("\x00", "\ufffd") if "\x00" in key else key
 
 
 def canonical_json(value: Any) -> str:

@@ -7,12 +7,13 @@ caller's transaction, so an entry exists exactly when the change it describes wa
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from trastienda.audit.hashing import (
@@ -40,6 +41,9 @@ _MAX = {
 }
 
 
+_ACTIONS = frozenset(AuditAction.values)
+
+
 def object_type_of(obj: Any) -> str:
     """``app_label.model`` of a model instance or class (``documents.document``); proxies
     are named by their concrete model, so an object's history is in one place."""
@@ -57,6 +61,11 @@ def _clip(name: str, value: Any) -> str:
 def _normalise_ip(ip: Any) -> str | None:
     if not ip:
         return None
+    return _normalised_ip(str(ip))
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalised_ip(ip: str) -> str | None:
     try:
         return str(ipaddress.ip_address(str(ip).strip()))
     except ValueError:
@@ -103,7 +112,7 @@ def audit_log(
     canonically (Decimal, dates, UUIDs, files become strings). Never pass secrets.
     Runs in the caller's transaction (or its own), taking the chain-head lock.
     """
-    if action not in AuditAction.values:
+    if action not in _ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     ctx = context.current()
     if user is None:
@@ -152,57 +161,158 @@ def append_entry(
 ) -> AuditEntry:
     """Append an entry with every value already resolved (used by :func:`audit_log`).
 
-    Two queries: ``SELECT ... FOR UPDATE`` of the chain head and the ``INSERT``; a trigger
-    moves the head forward.
+    Two plain SQL statements: the chain head read under lock (``SELECT ... FOR UPDATE`` on
+    PostgreSQL; on SQLite a plain ``SELECT`` inside the ``BEGIN IMMEDIATE`` transaction, or an
+    ``UPDATE ... RETURNING``, which takes the write lock at once, if transactions are deferred)
+    and the ``INSERT ... RETURNING id``; a trigger moves the head forward.
+    The row written is the one the ORM would write (same column values, JSON as the
+    ``JSONField`` serialises it); the returned instance is as if loaded from the database.
     """
-    fields: dict[str, Any] = {
-        "company_id": company_id,
-        "user_id": user_pk,
-        "username": _clip("username", username),
-        "ip": _normalise_ip(ip),
-        "action": str(action),
-        "object_type": _clip("object_type", object_type),
-        "object_id": _clip("object_id", object_id),
-        "object_repr": _clip("object_repr", object_repr),
-        "changes": json_safe(dict(changes or {})),
-        "extra": json_safe(dict(extra or {})),
-    }
-    with transaction.atomic(savepoint=False):
-        head = _lock_head()
-        created_at = timezone.now()
-        seq = head.seq + 1
-        payload = {**fields, "seq": seq, "created_at": format_timestamp(created_at)}
-        digest = compute_hash(head.hash, payload, CURRENT_VERSION)
-        entry = AuditEntry(
-            seq=seq,
-            created_at=created_at,
-            company_id=company_id,
-            user_id=user_pk,
-            user_pk=user_pk,
-            username=fields["username"],
-            ip=fields["ip"],
-            action=fields["action"],
-            object_type=fields["object_type"],
-            object_id=fields["object_id"],
-            object_repr=fields["object_repr"],
-            changes=fields["changes"],
-            extra=fields["extra"],
-            hash_version=CURRENT_VERSION,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        entry.save(force_insert=True)
-    return entry
-
-
-def _lock_head() -> AuditChainHead:
-    """Lock the chain head (creating it after a ``flush`` emptied the tables)."""
-    qs = AuditChainHead.objects.select_for_update().only("seq", "hash")
+    alias = router.db_for_write(AuditEntry)
+    conn = connections[alias]
+    # Values in model field order after ``seq`` and ``created_at`` (see _INSERT_FIELDS).
+    fields = (
+        company_id,
+        user_pk,  # user_id
+        user_pk,
+        _clip("username", username),
+        _normalise_ip(ip),
+        str(action),
+        _clip("object_type", object_type),
+        _clip("object_id", object_id),
+        _clip("object_repr", object_repr),
+        json_safe(changes) if changes else {},
+        json_safe(extra) if extra else {},
+    )
+    if not conn.in_atomic_block:
+        with transaction.atomic(using=alias, savepoint=False):
+            return _append_locked(conn, alias, fields)
     try:
-        return qs.get(pk=HEAD_PK)
-    except AuditChainHead.DoesNotExist:
-        AuditChainHead.objects.get_or_create(pk=HEAD_PK, defaults={"seq": 0, "hash": GENESIS_HASH})
-        return qs.get(pk=HEAD_PK)
+        return _append_locked(conn, alias, fields)
+    except BaseException:
+        # What ``atomic(savepoint=False)`` does on error: the enclosing block must roll back.
+        conn.needs_rollback = True
+        raise
+
+
+def _append_locked(conn: Any, alias: str, fields: tuple[Any, ...]) -> AuditEntry:
+    """Lock the head, hash and insert, inside the caller's transaction."""
+    company_id, user_pk, _, username, ip, action, object_type, object_id, object_repr = fields[:9]
+    changes, extra = fields[9], fields[10]
+    sql = _statements(conn)
+    ops = conn.ops
+    with conn.cursor() as cursor:
+        cursor.execute(sql.head, [HEAD_PK])
+        row = cursor.fetchone()
+        if row is None:  # a ``flush`` emptied the tables
+            head_ensure(using=alias)
+            cursor.execute(sql.head, [HEAD_PK])
+            row = cursor.fetchone()
+        seq, prev_hash = int(row[0]) + 1, row[1]
+        created_at = timezone.now()
+        payload = {
+            "seq": seq,
+            "created_at": format_timestamp(created_at),
+            "company_id": company_id,
+            "user_id": user_pk,
+            "username": username,
+            "ip": ip,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "object_repr": object_repr,
+            "changes": changes,
+            "extra": extra,
+        }
+        digest = compute_hash(prev_hash, payload, CURRENT_VERSION)
+        tail = (CURRENT_VERSION, prev_hash, digest)
+        cursor.execute(
+            sql.insert,
+            (
+                seq,
+                ops.adapt_datetimefield_value(created_at),
+                *fields[:9],
+                ops.adapt_json_value(changes, None),
+                ops.adapt_json_value(extra, None),
+                *tail,
+            ),
+        )
+        if sql.returning:
+            pk = cursor.fetchone()[0]
+        else:
+            pk = ops.last_insert_id(cursor, AuditEntry._meta.db_table, "id")
+    return AuditEntry.from_db(alias, _FIELD_NAMES, (pk, seq, created_at, *fields, *tail))
+
+
+# Every concrete column of AuditEntry but the primary key, in model order (the order of
+# ``from_db``'s positional values after the key).
+_INSERT_FIELDS = (
+    "seq",
+    "created_at",
+    "company",
+    "user",
+    "user_pk",
+    "username",
+    "ip",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "extra",
+    "hash_version",
+    "prev_hash",
+    "hash",
+)
+_CONCRETE = {field.name: field for field in AuditEntry._meta.concrete_fields}
+_FIELD_NAMES = ["id", *(_CONCRETE[name].attname for name in _INSERT_FIELDS)]
+
+
+@dataclass(frozen=True)
+class _Statements:
+    head: str
+    insert: str
+    returning: bool
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _statements(conn: Any) -> _Statements:
+    """The head-lock and insert statements for ``conn``'s database (built once per alias)."""
+    found = _STATEMENTS.get(conn.alias)
+    if found is not None:
+        return found
+    quote = conn.ops.quote_name
+    head_table = quote(AuditChainHead._meta.db_table)
+    seq_col = quote(AuditChainHead._meta.get_field("seq").column)
+    hash_col = quote(AuditChainHead._meta.get_field("hash").column)
+    pk_col = quote(AuditChainHead._meta.pk.column)
+    returning = bool(conn.features.can_return_columns_from_insert)
+    if conn.features.has_select_for_update:
+        head = (
+            f"SELECT {seq_col}, {hash_col} FROM {head_table}"  # noqa: S608
+            f" WHERE {pk_col} = %s FOR UPDATE"
+        )
+    elif returning and getattr(conn, "transaction_mode", None) not in ("IMMEDIATE", "EXCLUSIVE"):
+        # SQLite in deferred transactions: a write takes the database's write lock at once,
+        # as FOR UPDATE would. (With IMMEDIATE or EXCLUSIVE transactions, the settings'
+        # choice, the transaction holds the write lock from BEGIN: a plain read is enough.)
+        head = (
+            f"UPDATE {head_table} SET {seq_col} = {seq_col} WHERE {pk_col} = %s"  # noqa: S608
+            f" RETURNING {seq_col}, {hash_col}"
+        )
+    else:
+        head = f"SELECT {seq_col}, {hash_col} FROM {head_table} WHERE {pk_col} = %s"  # noqa: S608
+    meta = AuditEntry._meta
+    columns = ", ".join(quote(_CONCRETE[name].column) for name in _INSERT_FIELDS)
+    marks = ", ".join(["%s"] * len(_INSERT_FIELDS))
+    insert = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    if returning:
+        insert += f" RETURNING {quote(meta.pk.column)}"
+    found = _Statements(head, insert, returning)
+    _STATEMENTS[conn.alias] = found
+    return found
 
 
 def head_ensure(*, using: str = "default") -> None:

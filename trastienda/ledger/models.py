@@ -485,12 +485,29 @@ class JournalEntry(CompanyOwned):
 
 
 class JournalEntryLine(CompanyOwned):
+    # The company, entry and account have no index of their own: the composite indexes below
+    # and the unique (entry, line_no) lead with them (each index costs every insert).
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("company"),
+        db_index=False,
+    )
     entry = models.ForeignKey(
-        JournalEntry, on_delete=models.CASCADE, related_name="lines", verbose_name=_("entry")
+        JournalEntry,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        verbose_name=_("entry"),
+        db_index=False,
     )
     line_no = models.PositiveIntegerField(_("line"))
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="lines", verbose_name=_("account")
+        Account,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        verbose_name=_("account"),
+        db_index=False,
     )
     description = models.CharField(_("description"), max_length=300, blank=True)
     debit = models.BigIntegerField(_("debit"), default=0)
@@ -536,8 +553,7 @@ class JournalEntryLine(CompanyOwned):
         ordering = ["entry", "line_no"]
         indexes = [
             models.Index(
-                fields=["company", "account", "date", "chain_seq", "line_no"],
-                name="ledger_line_ledger_order",
+                fields=["account", "date", "chain_seq", "line_no"], name="ledger_line_ledger_order"
             ),
             models.Index(fields=["company", "date"], name="ledger_line_company_date"),
         ]

@@ -63,6 +63,14 @@ def posted_lines(company: Company) -> QuerySet[JournalEntryLine]:
     return JournalEntryLine.objects.for_company(company).filter(date__isnull=False)
 
 
+def account_posted_lines(company: Company, account: Account) -> QuerySet[JournalEntryLine]:
+    """The posted lines of one of the company's accounts, read from the index that leads
+    with the account (no company filter: the account is the company's)."""
+    if account.company_id != company.pk:
+        raise ValueError("the account is not the company's")
+    return JournalEntryLine.objects.filter(account=account, date__isnull=False)
+
+
 def _lines_sums(
     company: Company, start: dt.date | None, end: dt.date, accounts: Q | None
 ) -> QuerySet[Any]:
@@ -236,8 +244,8 @@ def account_lines(
 ) -> QuerySet[JournalEntryLine]:
     """The posted lines of ``account`` in the range, in ledger order."""
     return (
-        posted_lines(company)
-        .filter(account=account, date__gte=date_from, date__lte=date_to)
+        account_posted_lines(company, account)
+        .filter(date__gte=date_from, date__lte=date_to)
         .select_related("entry")
         .order_by("date", "chain_seq", "line_no")
     )
@@ -255,9 +263,9 @@ def pick_account(
     candidates = accounts.filter(
         postable=True, pk__in=months.filter(lines__gt=0).values("account_id")
     ).order_by("code")
-    lines = posted_lines(company).filter(date__gte=date_from, date__lte=date_to)
     for account in candidates:  # the months hold lines; the range may cut them at either end
-        if lines.filter(account=account).exists():
+        lines = account_posted_lines(company, account)
+        if lines.filter(date__gte=date_from, date__lte=date_to).exists():
             return account
     return accounts.filter(postable=True).order_by("code").first()
 
@@ -283,7 +291,7 @@ def account_line_count(
             whole[1],
         )
         count += months.aggregate(n=Sum("lines"))["n"] or 0
-    lines = posted_lines(company).filter(account=account)
+    lines = account_posted_lines(company, account)
     for first, last in days:
         count += lines.filter(date__gte=first, date__lte=last).count()
     return count

@@ -9,6 +9,7 @@ is read back from the database and restored as it was, so this migration does no
 on how the triggers are written. Backwards: the columns are dropped.
 """
 
+import django.db.models.deletion
 from django.db import migrations, models
 from django.db.models import Count
 from django.db.models.functions import ExtractMonth, ExtractYear
@@ -46,6 +47,34 @@ def fill_lines(apps, schema_editor):
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
             cursor.execute(FILL)
+
+
+SINGLE_INDEXES = ("company_id", "entry_id", "account_id")
+
+
+def drop_single_indexes(apps, schema_editor):
+    """Drop the lines' own indexes on company, entry and account, found by introspection (a
+    state-only AlterField: on SQLite a real one would rebuild the table and its triggers)."""
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, LINE)
+    for name, info in constraints.items():
+        if (
+            info.get("index")
+            and not info.get("unique")
+            and not info.get("primary_key")
+            and len(info["columns"]) == 1
+            and info["columns"][0] in SINGLE_INDEXES
+        ):
+            schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
+
+
+def create_single_indexes(apps, schema_editor):
+    for column in SINGLE_INDEXES:
+        schema_editor.execute(
+            f"CREATE INDEX {schema_editor.quote_name(f'ledger_line_{column}_single')}"
+            f" ON {LINE} ({schema_editor.quote_name(column)})"
+        )
 
 
 def count_lines(apps, schema_editor):
@@ -93,8 +122,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="journalentryline",
             index=models.Index(
-                fields=["company", "account", "date", "chain_seq", "line_no"],
-                name="ledger_line_ledger_order",
+                fields=["account", "date", "chain_seq", "line_no"], name="ledger_line_ledger_order"
             ),
         ),
         migrations.AddIndex(
@@ -104,6 +132,29 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="journalentry",
             index=models.Index(fields=["company", "reference"], name="ledger_entry_reference"),
+        ),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="journalentryline",
+                    name=name,
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=on_delete,
+                        related_name=related,
+                        to=to,
+                        verbose_name=name,
+                    ),
+                )
+                for name, to, on_delete, related in (
+                    ("company", "core.company", django.db.models.deletion.PROTECT, "+"),
+                    ("entry", "ledger.journalentry", django.db.models.deletion.CASCADE, "lines"),
+                    ("account", "ledger.account", django.db.models.deletion.PROTECT, "lines"),
+                )
+            ],
+            database_operations=[
+                migrations.RunPython(drop_single_indexes, create_single_indexes),
+            ],
         ),
         migrations.RunPython(fill_lines, migrations.RunPython.noop),
         migrations.RunPython(count_lines, migrations.RunPython.noop),

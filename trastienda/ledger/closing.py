@@ -189,15 +189,15 @@ def _post(
 ) -> JournalEntry | None:
     if not lines:
         return None
-    draft = services.entry_create_draft(
+    return services.entry_create_posted(
         company=company,
         journal=journal,
         date=date,
         reference=reference,
         description=description,
         lines=lines,
+        allow_before_lock=allow_before_lock,
     )
-    return services.entry_post(instance=draft, allow_before_lock=allow_before_lock)
 
 
 def _foreign(line: dict[str, Any], company: Company, amount_currency: int) -> dict[str, Any]:

@@ -489,7 +489,7 @@ def revaluation_post(
                 accounts[field] = account
         if errors:
             raise ValidationError(errors)
-        draft = services.entry_create_draft(
+        entry = services.entry_create_posted(
             company=company,
             journal=_general_journal(company),
             date=date,
@@ -502,8 +502,8 @@ def revaluation_post(
                 accounts.get("exchange_gain_account"),
                 accounts.get("exchange_loss_account"),
             ),
+            allow_before_lock=allow_before_lock,
         )
-        entry = services.entry_post(instance=draft, allow_before_lock=allow_before_lock)
         if reverse_on is not None:
             services.entry_reverse(
                 instance=entry,

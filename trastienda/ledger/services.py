@@ -1263,6 +1263,38 @@ def entry_create_draft(
     lines: Iterable[Mapping[str, Any]] = (),
 ) -> JournalEntry:
     """A draft entry: no number, editable, deletable. Lines need not balance yet."""
+    return _entry_create(company, journal, date, reference, description, lines, audit=True)
+
+
+def entry_create_posted(
+    *,
+    company: Company,
+    journal: Journal,
+    date: dt.date,
+    reference: str = "",
+    description: str = "",
+    lines: Iterable[Mapping[str, Any]] = (),
+    allow_before_lock: bool = False,
+) -> JournalEntry:
+    """Create an entry and post it, in one transaction: the draft never shows, and the audit
+    trail has one creation event carrying the posted fields (number, chain position, hash)
+    instead of a creation and an update. Validation is :func:`entry_post`'s; on any error
+    nothing is written and no number is consumed."""
+    with transaction.atomic():
+        draft = _entry_create(company, journal, date, reference, description, lines, audit=False)
+        return _entry_post(draft, allow_before_lock, created=True)
+
+
+def _entry_create(
+    company: Company,
+    journal: Journal,
+    date: dt.date,
+    reference: str,
+    description: str,
+    lines: Iterable[Mapping[str, Any]],
+    *,
+    audit: bool,
+) -> JournalEntry:
     errors = _header_errors(company, journal, date)
     built, line_errors = _build_lines(company, list(lines))
     errors.update(line_errors)
@@ -1277,7 +1309,8 @@ def entry_create_draft(
     )
     with transaction.atomic():
         _entry_insert(entry)
-        _audit_entry(AuditAction.CREATE, entry, _created_fields(entry))
+        if audit:
+            _audit_entry(AuditAction.CREATE, entry, _created_fields(entry))
         for line in built:
             line.entry_id = entry.pk
         _lines_insert(built)
@@ -1924,6 +1957,12 @@ def entry_post(*, instance: JournalEntry, allow_before_lock: bool = False) -> Jo
     Numbers come from the journal's sequence row for the fiscal year, locked and bumped in this
     transaction: a failed posting rolls back and consumes no number.
     """
+    return _entry_post(instance, allow_before_lock, created=False)
+
+
+def _entry_post(instance: JournalEntry, allow_before_lock: bool, *, created: bool) -> JournalEntry:
+    """:func:`entry_post`; ``created``: the draft was inserted, unaudited, in this transaction
+    (:func:`entry_create_posted`), so the posting is audited as its creation."""
     company = instance.company
     with transaction.atomic():
         entry = _draft_for_posting(instance)
@@ -1955,7 +1994,10 @@ def entry_post(*, instance: JournalEntry, allow_before_lock: bool = False) -> Jo
             if before[name] != getattr(entry, attname)
         }
         _entries_mark_posted([entry])
-        _audit_entry(AuditAction.UPDATE, entry, changes)
+        if created:
+            _audit_entry(AuditAction.CREATE, entry, _created_fields(entry))
+        else:
+            _audit_entry(AuditAction.UPDATE, entry, changes)
         _chain_head_move(company, entry.chain_seq, entry.hash)
         _balances_add(company, entry, lines)
     return entry

@@ -1280,9 +1280,11 @@ def entry_create_posted(
     trail has one creation event carrying the posted fields (number, chain position, hash)
     instead of a creation and an update. Validation is :func:`entry_post`'s; on any error
     nothing is written and no number is consumed."""
-    with transaction.atomic():
-        draft = _entry_create(company, journal, date, reference, description, lines, audit=False)
-        return _entry_post(draft, allow_before_lock, created=True)
+    with transaction.atomic():  # the inner steps join it: no savepoints (any error undoes all)
+        draft = _entry_create(
+            company, journal, date, reference, description, lines, audit=False, savepoint=False
+        )
+        return _entry_post(draft, allow_before_lock, created=True, savepoint=False)
 
 
 def _entry_create(
@@ -1294,6 +1296,7 @@ def _entry_create(
     lines: Iterable[Mapping[str, Any]],
     *,
     audit: bool,
+    savepoint: bool = True,
 ) -> JournalEntry:
     errors = _header_errors(company, journal, date)
     built, line_errors = _build_lines(company, list(lines))
@@ -1307,7 +1310,7 @@ def _entry_create(
         description=(description or "").strip(),
         created_at=timezone.now(),
     )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         _entry_insert(entry)
         if audit:
             _audit_entry(AuditAction.CREATE, entry, _created_fields(entry))
@@ -1960,11 +1963,13 @@ def entry_post(*, instance: JournalEntry, allow_before_lock: bool = False) -> Jo
     return _entry_post(instance, allow_before_lock, created=False)
 
 
-def _entry_post(instance: JournalEntry, allow_before_lock: bool, *, created: bool) -> JournalEntry:
+def _entry_post(
+    instance: JournalEntry, allow_before_lock: bool, *, created: bool, savepoint: bool = True
+) -> JournalEntry:
     """:func:`entry_post`; ``created``: the draft was inserted, unaudited, in this transaction
     (:func:`entry_create_posted`), so the posting is audited as its creation."""
     company = instance.company
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         entry = _draft_for_posting(instance)
         lines, accounts = _lines_of(entry)
         lines, fx_errors = fx.balance_currencies(entry, lines)

@@ -164,6 +164,7 @@ def _excluded_entries(company: Company, kind: str, start: dt.date | None, end: d
             reversals__isnull=True,
             reference__in=list(refs),
         )
+        .order_by()  # the default order by date would lead SQLite to the date index
         .values_list("pk", "reference", "date")
         if date <= end
     ]

@@ -67,6 +67,24 @@ def timed(label: str, fn: Callable[[], Any], figures: Figures) -> Any:
     return result
 
 
+def verify_books(company: Any, figures: Figures) -> None:
+    """Time ``ledger_verify`` and ``ledger_balances_verify``; stop the run if either fails."""
+    from trastienda.ledger import services
+
+    chain = timed(
+        "ledger_verify (hash chain)", lambda: services.ledger_verify(company=company), figures
+    )
+    if not chain.ok:
+        raise SystemExit(f"chain broken: {chain}")
+    differences = timed(
+        "ledger_balances_verify (balances vs lines)",
+        lambda: services.ledger_balances_verify(company=company),
+        figures,
+    )
+    if differences:
+        raise SystemExit(f"balances differ: {differences[:3]}")
+
+
 def django_setup(database_url: str, workdir: Path) -> None:
     """Point Django at the benchmark database and migrate it."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "trastienda.settings"

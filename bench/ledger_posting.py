@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import add_common_arguments, bench_company, main, report, timed
+from _common import add_common_arguments, bench_company, main, report, timed, verify_books
 
 
 def parse() -> argparse.Namespace:
@@ -90,18 +90,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         figures.append(("  lines/s", f"{args.entries * k / elapsed:,.0f}"))
         figures.append(("  entries per CPU-second of this process", f"{args.entries / cpu:,.0f}"))
 
-    result = timed(
-        "ledger_verify (hash chain)", lambda: services.ledger_verify(company=company), figures
-    )
-    if not result.ok:
-        raise SystemExit(f"chain broken: {result}")
-    differences = timed(
-        "ledger_balances_verify (balances vs lines)",
-        lambda: services.ledger_balances_verify(company=company),
-        figures,
-    )
-    if differences:
-        raise SystemExit(f"balances differ: {differences[:3]}")
+    verify_books(company, figures)
 
     try:
         from trastienda.ledger import queries

@@ -70,6 +70,10 @@ class _Spec:
     object_type: str
     fields: tuple[_Field, ...]
     is_company: bool
+    # attnames whose values are copied as they are (immutable), and those that go through
+    # _raw (files, JSON): every loaded instance is snapshotted, so this path is hot
+    plain: tuple[str, ...] = ()
+    special: tuple[str, ...] = ()
 
 
 _SPECS: dict[type[models.Model], _Spec] = {}
@@ -92,6 +96,7 @@ def _spec_for(model: type[models.Model]) -> _Spec:
     exclude = set(getattr(model, "audit_exclude", ()))
     secret_names = set(getattr(model, "audit_secret_fields", ()))
     fields = []
+    plain, special = [], []
     for field in meta.concrete_fields:
         if field.primary_key or field.name in exclude:
             continue
@@ -100,10 +105,14 @@ def _spec_for(model: type[models.Model]) -> _Spec:
         lowered = field.name.lower()
         secret = field.name in secret_names or any(word in lowered for word in SECRET_WORDS)
         fields.append(_Field(field.name, field.attname, secret))
+        mutable = isinstance(field, models.FileField | models.JSONField)
+        (special if mutable else plain).append(field.attname)
     return _Spec(
         object_type=f"{concrete.app_label}.{concrete.model_name}",
         fields=tuple(fields),
         is_company=issubclass(model, Company),
+        plain=tuple(plain),
+        special=tuple(special),
     )
 
 
@@ -120,7 +129,11 @@ def _raw(value: Any) -> Any:
 
 def _snapshot(instance: models.Model, spec: _Spec) -> dict[str, Any]:
     data = instance.__dict__
-    return {f.attname: _raw(data[f.attname]) for f in spec.fields if f.attname in data}
+    snapshot = {name: data[name] for name in spec.plain if name in data}
+    for name in spec.special:
+        if name in data:
+            snapshot[name] = _raw(data[name])
+    return snapshot
 
 
 def _on_init(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:

@@ -96,7 +96,8 @@ def _spec_for(model: type[models.Model]) -> _Spec:
     exclude = set(getattr(model, "audit_exclude", ()))
     secret_names = set(getattr(model, "audit_secret_fields", ()))
     fields = []
-    plain, special = [], []
+    plain: list[str] = []
+    special: list[str] = []
     for field in meta.concrete_fields:
         if field.primary_key or field.name in exclude:
             continue

@@ -322,11 +322,19 @@ class JournalEntrySerializer(CompanyModelSerializer):
     # "draft" or "posted"; plain text so that its enum does not collide with the periods' state
     state = serializers.CharField(read_only=True)
     lines = LineSerializer(many=True)
+    post = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        help_text=(
+            "On create: post the entry at once (one transaction; needs the permission to post)."
+        ),
+    )
 
     class Meta:
         model = JournalEntry
         fields = [
             "id",
+            "post",
             "journal",
             "date",
             "reference",
@@ -386,12 +394,27 @@ class JournalEntryViewSet(CompanyModelViewSet):
     }
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.validated_data["lines"] = [
-            dict(x) for x in serializer.validated_data.get("lines", [])
-        ]
-        super().perform_create(serializer)
+        data = serializer.validated_data
+        data["lines"] = [dict(x) for x in data.get("lines", [])]
+        if not data.pop("post", False):
+            super().perform_create(serializer)
+            return
+        request = self.request
+        if not has_perm(request, POST_PERM):
+            raise exceptions.PermissionDenied(_("You may create drafts but not post them."))
+        serializer.instance = self.call_service(
+            services.entry_create_posted,
+            serializer,
+            company=request.company,  # type: ignore[attr-defined]
+            allow_before_lock=has_perm(request, "ledger.post_before_lock"),
+            **data,
+        )
 
     def perform_update(self, serializer: Any) -> None:
+        if serializer.validated_data.pop("post", False):
+            raise exceptions.ValidationError(
+                {"post": [_("Post a saved draft with its post action.")]}
+            )
         if "lines" in serializer.validated_data:
             serializer.validated_data["lines"] = [
                 dict(x) for x in serializer.validated_data["lines"]

@@ -64,3 +64,37 @@ def test_refused_writes_nothing_and_consumes_no_number(
         company=books, journal=journal, date=dt.date(2026, 3, 10), lines=_lines()
     )
     assert entry.number == "GEN/2026/000001"
+
+
+def test_api_creates_posted_entries(books: Any, accountant: Any, client: Any) -> None:
+    from trastienda.core.models import Role
+
+    client.force_login(accountant)
+    headers = {"HTTP_X_COMPANY": books.code}
+    payload = {
+        "journal": "GEN",
+        "date": "2026-05-04",
+        "post": True,
+        "lines": [{"account": BANK, "debit": "250.00"}, {"account": CAPITAL, "credit": "250.00"}],
+    }
+    url = "/api/v1/ledger/entries/"
+    created = client.post(url, payload, content_type="application/json", **headers)
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["state"], body["number"]) == ("posted", "GEN/2026/000001")
+    assert "post" not in body
+    unbalanced = dict(payload, lines=_lines("1.00", "2.00"))
+    refused = client.post(url, unbalanced, content_type="application/json", **headers)
+    assert refused.status_code == 400 and "lines" in refused.json()["error"]["fields"]
+    assert JournalEntry.objects.filter(company=books).count() == 1
+    draft = client.post(url, dict(payload, post=False), content_type="application/json", **headers)
+    assert draft.status_code == 201 and draft.json()["state"] == "draft"
+    patch = client.patch(
+        f"{url}{draft.json()['id']}/", {"post": True}, content_type="application/json", **headers
+    )
+    assert patch.status_code == 400 and "post" in patch.json()["error"]["fields"]
+    role = Role.objects.get(company=books, code="accountant")  # drafts only from now on
+    role.permissions.remove(*role.permissions.filter(codename="post_journalentry"))
+    denied = client.post(url, payload, content_type="application/json", **headers)
+    assert denied.status_code == 403
+    assert JournalEntry.objects.filter(company=books).count() == 2

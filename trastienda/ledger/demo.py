@@ -73,7 +73,7 @@ USD_ENTRIES: list[tuple[str, str, dt.date, str, list[dict[str, Any]]]] = [
         "DEMO-2026-USD-BNK",
         "BNK",
         dt.date(2026, 1, 5),
-        "Transfer to the USD current account",
+        "Traspaso a la cuenta corriente en USD",
         [
             {"account": "573", "debit": "9689.08", "currency": "USD", "amount_currency": "10000"},
             {"account": "5720", "credit": "9689.08"},
@@ -83,7 +83,7 @@ USD_ENTRIES: list[tuple[str, str, dt.date, str, list[dict[str, Any]]]] = [
         "DEMO-2026-USD-SAL",
         "SAL",
         dt.date(2026, 1, 5),
-        f"Export sale to {USD_CUSTOMER} (USD)",
+        f"Venta de exportación a {USD_CUSTOMER} (USD)",
         [
             {
                 "account": "4304",
@@ -99,19 +99,48 @@ USD_ENTRIES: list[tuple[str, str, dt.date, str, list[dict[str, Any]]]] = [
 ]
 
 
+# The demo books are written in each company's language, as its accountants would write them.
+TEXTS = {
+    "ES": {
+        "capital": "Aportación de capital de los socios",
+        "purchase": "Compra de mercaderías a {supplier}",
+        "sale": "Venta a {customer}",
+        "collection": "Cobro de {customer}",
+        "payment": "Pago a {supplier}",
+        "fee": "Comisión de mantenimiento de la cuenta",
+        "payroll": "Nómina del mes",
+        "STORE": "Tienda",
+        "ADMIN": "Administración",
+        "WEB": "Tienda online",
+    },
+    "IT": {
+        "capital": "Conferimento di capitale dei soci",
+        "purchase": "Acquisto di merci da {supplier}",
+        "sale": "Vendita a {customer}",
+        "collection": "Incasso da {customer}",
+        "payment": "Pagamento a {supplier}",
+        "fee": "Commissione di tenuta conto",
+        "payroll": "Stipendi del mese",
+        "STORE": "Negozio",
+        "ADMIN": "Amministrazione",
+        "WEB": "Negozio online",
+    },
+}
+
+
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
 def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, Any]]]]:
     """(reference, journal code, date, description, lines) of the demo half-year."""
-    a, vat = ACCOUNTS[country], VAT[country]
+    a, vat, text = ACCOUNTS[country], VAT[country], TEXTS[country]
     rows: list[tuple[str, str, dt.date, str, list[dict[str, Any]]]] = [
         (
             "DEMO-2026-CAP",
             "GEN",
             dt.date(2026, 1, 2),
-            "Capital contribution by the partners",
+            text["capital"],
             [
                 {"account": a["bank"], "debit": "60000.00"},
                 {"account": a["capital"], "credit": "60000.00"},
@@ -133,7 +162,7 @@ def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, 
                 f"DEMO-2026-PUR-{tag}",
                 "PUR",
                 dt.date(2026, month, 5),
-                f"Purchase of goods from {supplier}",
+                text["purchase"].format(supplier=supplier),
                 [
                     {"account": a["purchases"], "debit": _money(cost), "cost_centre": "STORE"},
                     {"account": a["vat_in"], "debit": _money(cost_vat)},
@@ -149,7 +178,7 @@ def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, 
                 f"DEMO-2026-SAL-{tag}",
                 "SAL",
                 dt.date(2026, month, 12),
-                f"Sale to {customer}",
+                text["sale"].format(customer=customer),
                 [
                     {
                         "account": a["customers"],
@@ -165,7 +194,7 @@ def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, 
                 f"DEMO-2026-COL-{tag}",
                 "BNK",
                 dt.date(2026, month, 27),
-                f"Collection from {customer}",
+                text["collection"].format(customer=customer),
                 [
                     {"account": a["bank"], "debit": _money(revenue + revenue_vat)},
                     {
@@ -179,7 +208,7 @@ def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, 
                 f"DEMO-2026-PAY-{tag}",
                 "BNK",
                 dt.date(2026, month, 28),
-                f"Payment to {supplier}",
+                text["payment"].format(supplier=supplier),
                 [
                     {
                         "account": a["suppliers"],
@@ -193,7 +222,7 @@ def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, 
                 f"DEMO-2026-FEE-{tag}",
                 "BNK",
                 dt.date(2026, month, 28),
-                "Bank account maintenance fee",
+                text["fee"],
                 [
                     {"account": a["fees"], "debit": "15.00", "cost_centre": "ADMIN"},
                     {"account": a["bank"], "credit": "15.00"},
@@ -203,7 +232,7 @@ def _entries(country: str) -> list[tuple[str, str, dt.date, str, list[dict[str, 
                 f"DEMO-2026-NOM-{tag}",
                 "PAY",
                 dt.date(2026, month, 28),
-                "Payroll of the month",
+                text["payroll"],
                 [
                     {"account": a["wages"], "debit": "4200.00", "cost_centre": "ADMIN"},
                     {"account": a["social"], "debit": "1340.00", "cost_centre": "ADMIN"},
@@ -230,9 +259,12 @@ def ledger(ctx: DemoContext) -> None:
                 start_date=dt.date(2026, 1, 1),
                 end_date=dt.date(2026, 12, 31),
             )
-        for code, name in (("STORE", "Store"), ("ADMIN", "Administration")):
-            CostCentre.objects.get_or_create(company=company, code=code, defaults={"name": name})
-        Project.objects.get_or_create(company=company, code="WEB", defaults={"name": "Online shop"})
+        text = TEXTS[country]
+        for code in ("STORE", "ADMIN"):
+            CostCentre.objects.get_or_create(
+                company=company, code=code, defaults={"name": text[code]}
+            )
+        Project.objects.get_or_create(company=company, code="WEB", defaults={"name": text["WEB"]})
         for date, currency, rate in RATES:
             if (
                 not ExchangeRate.objects.for_company(company)

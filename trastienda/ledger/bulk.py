@@ -45,6 +45,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trastienda.audit.hashing import format_timestamp
 from trastienda.audit.models import AuditAction
@@ -550,7 +551,10 @@ def plan_post(
             action=AuditAction.OTHER,
             company=company,
             object_type="ledger.journalentry",
-            object_repr=_("Bulk posting of %(count)d entries") % {"count": total},
+            object_repr=ngettext(
+                "Bulk posting of %(count)d entry", "Bulk posting of %(count)d entries", total
+            )
+            % {"count": total},
             extra={
                 "event": "entries_posted_bulk",
                 "entries": total,

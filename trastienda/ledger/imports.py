@@ -38,6 +38,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.formats import get_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trastienda.core.models import Company
 from trastienda.ledger import bulk
@@ -483,15 +484,34 @@ def errors_by_line(error: ValidationError) -> dict[str, list[str]]:
 def result_message(result: ImportResult) -> str:
     """What an import did, for people."""
     if not result.posted:
-        return _("Nothing new: the %(count)d entries of the file were imported before.") % {
-            "count": result.skipped
-        }
-    text = _("Posted %(posted)d entries (%(lines)d lines), %(first)s to %(last)s.") % {
+        return ngettext(
+            "Nothing new: the entry of the file was imported before.",
+            "Nothing new: the %(count)d entries of the file were imported before.",
+            result.skipped,
+        ) % {"count": result.skipped}
+    values = {
         "posted": result.posted,
         "lines": result.lines,
         "first": result.first_number,
         "last": result.last_number,
+        "skipped": result.skipped,
     }
     if result.skipped:
-        text += " " + _("Skipped %(count)d imported before.") % {"count": result.skipped}
-    return text
+        return (
+            ngettext(
+                "Posted %(posted)d entry (%(lines)d lines), %(first)s to %(last)s; "
+                "%(skipped)d more had been imported before.",
+                "Posted %(posted)d entries (%(lines)d lines), %(first)s to %(last)s; "
+                "%(skipped)d more had been imported before.",
+                result.posted,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "Posted %(posted)d entry (%(lines)d lines), %(first)s to %(last)s.",
+            "Posted %(posted)d entries (%(lines)d lines), %(first)s to %(last)s.",
+            result.posted,
+        )
+        % values
+    )

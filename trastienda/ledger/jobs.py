@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trastienda.core.jobs import Progress, job_function
 from trastienda.core.models import Job
@@ -26,7 +26,10 @@ def error_lines(error: ValidationError, limit: int = MAX_LISTED_ERRORS) -> list[
     lines = [f"{where}: {message}" for where, messages in found for message in messages]
     if len(lines) > limit:
         more = len(lines) - limit
-        lines = [*lines[:limit], _("… and %(count)d more.") % {"count": more}]
+        lines = [
+            *lines[:limit],
+            ngettext("… and %(count)d more.", "… and %(count)d more.", more) % {"count": more},
+        ]
     return lines
 
 

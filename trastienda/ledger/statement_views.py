@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from trastienda.core import pdf
 from trastienda.core.models import Company
@@ -268,7 +268,7 @@ class StatementView(ReportView):
     def export_table(self, params: dict[str, Any]) -> tuple[Sequence[Any], list[Sequence[Any]]]:
         """One row per line and one per account under it (account code in its own column)."""
         report = self.build(params)
-        header = [_("Line"), _("Account"), _("Description")]
+        header = [pgettext("item of a financial statement", "Line"), _("Account"), _("Description")]
         header += [self.column_label(c) for c in report.columns]
         rows: list[Sequence[Any]] = []
         for item in report.lines:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trastienda.core.models import Company
 from trastienda.ledger.services import ledger_balances_verify, ledger_verify
@@ -236,7 +237,11 @@ class Command(BaseCommand):
                 if options["dry_run"]:
                     total = Money(sum(x.difference for x in lines), base)
                     self.stdout.write(
-                        _("Dry run: %(count)d balances, difference %(total)s; nothing posted.")
+                        ngettext(
+                            "Dry run: %(count)d balance, difference %(total)s; nothing posted.",
+                            "Dry run: %(count)d balances, difference %(total)s; nothing posted.",
+                            len(lines),
+                        )
                         % {"count": len(lines), "total": total}
                     )
                     return
@@ -342,7 +347,10 @@ class Command(BaseCommand):
             with open(output, "wb") as out:
                 out.write(content)
             self.stderr.write(
-                _("%(rows)d rows written to %(file)s.") % {"rows": count, "file": output}
+                ngettext(
+                    "%(rows)d row written to %(file)s.", "%(rows)d rows written to %(file)s.", count
+                )
+                % {"rows": count, "file": output}
             )
         else:
             self.stdout.write(content.decode("utf-8-sig"), ending="")

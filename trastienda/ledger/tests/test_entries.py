@@ -298,8 +298,9 @@ def test_triggers_installed(db: Any) -> None:
         [
             "ledger_entry_balanced",
             "ledger_entry_immutable",
-            "ledger_line_balanced",
-            "ledger_line_immutable",
+            "ledger_line_immutable_delete",
+            "ledger_line_immutable_insert",
+            "ledger_line_immutable_update",
         ]
         if connection.vendor == "postgresql"
         else [

@@ -1230,7 +1230,7 @@ def _rows_insert(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any,
                 for row in rows:
                     copy.write_row(row)
             return
-        per = max(1, connection.features.max_query_params // len(columns))
+        per = max(1, (connection.features.max_query_params or 999) // len(columns))
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"
         head = f"INSERT INTO {quote(table)} ({names}) VALUES "  # noqa: S608
         full = head + ", ".join([one] * per)

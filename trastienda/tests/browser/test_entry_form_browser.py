@@ -99,7 +99,9 @@ def test_entry_typed_with_the_keyboard_in_spanish(
 
     # --- line 3: "tesoreria" finds nothing postable; "caja" does; "=" balances ------------
     page.keyboard.type("tesoreria")
-    expect(page.locator("#account-picker-list")).to_contain_text("No postable account matches.")
+    expect(page.locator("#account-picker-list")).to_contain_text(
+        "No coincide ninguna cuenta que admita apuntes."
+    )
     page.keyboard.press("Escape")
     expect(page.locator("#account-picker-list")).to_be_hidden()
     page.keyboard.press("Control+a")

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -127,7 +127,9 @@ class RevaluationView(CompanyView):
             _add_errors(form, exc)
             return self.render_page(form, None, status=400)
         if entry is None:
-            messages.info(request, _("Nothing to revalue at %(date)s.") % {"date": date})
+            messages.info(
+                request, _("Nothing to revalue at %(date)s.") % {"date": date_format(date)}
+            )
             query = urlencode({"date": date.isoformat()})
             return HttpResponseRedirect(f"{company_url(request, 'ledger:revaluation')}?{query}")
         messages.success(

@@ -2006,15 +2006,15 @@ def _entry_post(
         entry.prev_hash = head_hash
         entry.hash_version = hashing.CURRENT_VERSION
         entry.hash = hashing.compute_hash(head_hash, hashing.payload_of(entry, lines))
-        changes = {
-            name: [before[name], getattr(entry, attname)]
-            for name, attname in POSTING_FIELDS
-            if before[name] != getattr(entry, attname)
-        }
         _entries_mark_posted([entry])
         if created:
             _audit_entry(AuditAction.CREATE, entry, _created_fields(entry))
         else:
+            changes = {
+                name: [before[name], getattr(entry, attname)]
+                for name, attname in POSTING_FIELDS
+                if before[name] != getattr(entry, attname)
+            }
             _audit_entry(AuditAction.UPDATE, entry, changes)
         _chain_head_move(company, entry.chain_seq, entry.hash)
         _balances_add(company, entry, lines)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "trastienda.accounts",
     "trastienda.documents",
     "trastienda.ledger",
+    "trastienda.billing",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -16,6 +16,7 @@ company_patterns = [
     path("audit/", include("trastienda.audit.urls")),
     path("documents/", include("trastienda.documents.urls")),
     path("ledger/", include("trastienda.ledger.urls")),
+    path("billing/", include("trastienda.billing.urls")),
 ]
 
 urlpatterns = [

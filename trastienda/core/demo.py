@@ -109,6 +109,10 @@ DEMO_COMPANIES = (
     ("ES01", "Ferretería Ibérica S.L.", "ES", "B87654323", "es"),
     ("IT01", "Ferramenta Italiana S.r.l.", "IT", "02483170920", "it"),
 )
+DEMO_ADDRESSES = {  # address, postal code, city, province (printed on invoices)
+    "ES01": ("Calle del Coso 42", "50004", "Zaragoza", "Zaragoza"),
+    "IT01": ("Via Giuseppe Verdi 18", "20121", "Milano", "MI"),
+}
 
 # username, first name, last name, language, {company code: role code}
 DEMO_USERS: tuple[tuple[str, str, str, str, dict[str, str]], ...] = (
@@ -202,6 +206,15 @@ def companies(ctx: DemoContext) -> None:
                 language=language,
             )
             ctx.log(f"  company {code} · {legal_name}")
+        if not company.address:
+            address, postal_code, city, province = DEMO_ADDRESSES[code]
+            company = core_services.company_update(
+                company=company,
+                address=address,
+                postal_code=postal_code,
+                city=city,
+                province=province,
+            )
         ctx.companies[code] = company
 
 

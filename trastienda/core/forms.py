@@ -8,11 +8,15 @@ from django import forms
 
 
 class BootstrapMixin:
-    """Gives every widget the Bootstrap 5 class it needs and marks invalid fields."""
+    """Gives every widget the Bootstrap 5 class it needs and marks invalid fields.
+
+    Validation never runs here: a form narrows its querysets to the company after
+    construction (``set_company``), and errors computed before that would have accepted
+    another company's records. Invalid fields are marked when the form is cleaned."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():  # type: ignore[attr-defined]
+        for field in self.fields.values():  # type: ignore[attr-defined]
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
                 css = "form-check-input"
@@ -20,8 +24,6 @@ class BootstrapMixin:
                 css = "form-select"
             else:
                 css = "form-control"
-            if self.is_bound and name in self.errors:  # type: ignore[attr-defined]
-                css += " is-invalid"
             widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
             if isinstance(widget, forms.DateInput):
                 widget.input_type = "date"

@@ -60,6 +60,10 @@ class Company(models.Model):
     legal_name = models.CharField(_("legal name"), max_length=200)
     country = models.CharField(_("country"), max_length=2, choices=Country.choices)
     tax_id = models.CharField(_("tax id"), max_length=32)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    province = models.CharField(_("province"), max_length=100, blank=True)
     base_currency = models.CharField(_("base currency"), max_length=3, default="EUR")
     fiscal_year_start_month = models.PositiveSmallIntegerField(
         _("fiscal year starts in month"), default=1

@@ -94,6 +94,10 @@ def company_update(*, company: Company, **fields: Any) -> Company:
         "language",
         "logo",
         "is_active",
+        "address",
+        "postal_code",
+        "city",
+        "province",
     }
     unknown = set(fields) - allowed
     if unknown:

@@ -773,3 +773,13 @@ from trastienda.ledger.statement_api import BalanceSheetViewSet, ProfitAndLossVi
 
 router.register("ledger/profit-and-loss", ProfitAndLossViewSet, basename="ledger-profit-and-loss")
 router.register("ledger/balance-sheet", BalanceSheetViewSet, basename="ledger-balance-sheet")
+
+
+# --- budgets and budget versus actual --------------------------------------------------------
+
+from trastienda.ledger.budget_api import BudgetViewSet, BudgetVsActualViewSet  # noqa: E402
+
+router.register("ledger/budgets", BudgetViewSet, basename="ledger-budget")
+router.register(
+    "ledger/budget-vs-actual", BudgetVsActualViewSet, basename="ledger-budget-vs-actual"
+)

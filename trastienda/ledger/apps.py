@@ -75,6 +75,13 @@ class LedgerConfig(AppConfig):
                 "ledger.view_journalentry",
                 "bi-clipboard-data",
             ),
+            MenuItem(_("Budgets"), "ledger:budget_list", "ledger.view_budget", "bi-piggy-bank"),
+            MenuItem(
+                _("Budget vs actual"),
+                "ledger:budget_report",
+                "ledger.view_budget",
+                "bi-bar-chart-line",
+            ),
             MenuItem(_("Journals"), "ledger:journal_list", "ledger.view_journal", "bi-journals"),
             MenuItem(
                 _("Fiscal years"),
@@ -129,6 +136,7 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from trastienda.core.services import company_setup_step
+        from trastienda.ledger import budgets  # noqa: F401 - registers the budgets' demo step
         from trastienda.ledger.services import company_ledger_setup
 
         company_setup_step(company_ledger_setup)

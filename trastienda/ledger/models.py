@@ -637,3 +637,87 @@ class DimensionBalance(models.Model):
         return (
             f"{self.account_id} {self.dimension}={self.dimension_id} {self.year}-{self.month:02d}"
         )
+
+
+class Budget(CompanyOwned):
+    """A budget of a fiscal year: amounts per account (and cost centre) per month.
+
+    Written by :mod:`trastienda.ledger.budgets`. Its lines are :class:`BudgetLine`.
+    """
+
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=200)
+    fiscal_year = models.ForeignKey(
+        FiscalYear, on_delete=models.PROTECT, related_name="budgets", verbose_name=_("fiscal year")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("budget")
+        verbose_name_plural = _("budgets")
+        ordering = ["-fiscal_year__start_date", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "code"], name="ledger_budget_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("ledger:budget_detail", kwargs={"company": self.company.code, "pk": self.pk})
+
+
+class BudgetLine(CompanyOwned):
+    """The budgeted amount of an account (optionally of one cost centre) in one calendar month.
+
+    ``year``/``month`` are a calendar month of the budget's fiscal year (one of its periods).
+    ``amount`` is an integer in minor units of the company currency, on the account's natural
+    side: income, liability and equity accounts credit minus debit, expense and asset accounts
+    debit minus credit (so a sales budget and a cost budget are both positive).
+    """
+
+    budget = models.ForeignKey(
+        Budget, on_delete=models.CASCADE, related_name="lines", verbose_name=_("budget")
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("account")
+    )
+    cost_centre = models.ForeignKey(
+        CostCentre,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cost centre"),
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    amount = models.BigIntegerField(_("amount"), default=0)
+
+    class Meta:
+        verbose_name = _("budget line")
+        verbose_name_plural = _("budget lines")
+        ordering = ["budget", "account__code", "year", "month"]
+        constraints = [
+            # NULL cost centres are distinct in a plain unique constraint (both databases):
+            # one constraint for the lines with a cost centre, one for those without.
+            models.UniqueConstraint(
+                fields=["budget", "account", "cost_centre", "year", "month"],
+                condition=models.Q(cost_centre__isnull=False),
+                name="ledger_budget_line_unique_cc",
+            ),
+            models.UniqueConstraint(
+                fields=["budget", "account", "year", "month"],
+                condition=models.Q(cost_centre__isnull=True),
+                name="ledger_budget_line_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(month__gte=1, month__lte=12), name="ledger_budget_line_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget_id} {self.account_id} {self.year}-{self.month:02d}"

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from trastienda.ledger import reports, statement_views, views
+from trastienda.ledger.budget_views import BudgetReportView, budget_urls
 from trastienda.ledger.closing_views import FiscalYearClosingView
 from trastienda.ledger.fx_views import RevaluationView
 from trastienda.ledger.import_views import EntryImportView
@@ -23,6 +24,7 @@ urlpatterns = [
     path("exchange-rates/", include(views.ExchangeRateViews.urls())),
     path("cost-centres/", include(views.CostCentreViews.urls())),
     path("projects/", include(views.ProjectViews.urls())),
+    path("budgets/", include(budget_urls())),
     path(
         "reports/trial-balance/",
         reports.TrialBalanceView.as_view(),
@@ -45,6 +47,11 @@ urlpatterns = [
         name="report_balance_sheet",
     ),
     path("reports/books-export/", BooksExportView.as_view(), name="report_books_export"),
+    path(
+        "reports/budget-vs-actual/",
+        BudgetReportView.as_view(),
+        name="budget_report",
+    ),
     path(
         "fiscal-years/<int:pk>/closing/",
         FiscalYearClosingView.as_view(),

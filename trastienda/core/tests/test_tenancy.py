@@ -135,3 +135,23 @@ def test_dashboard_shows_widgets_with_chart_data(client, accountant, company):
     assert 'data-chart="widget-0"' in body and 'type="application/json"' in body
     assert page.context["widgets"][0]["widget"]["total"] == 1
     assert "<script>" not in body  # no inline script: the CSP forbids it
+
+
+def test_forms_scoped_after_construction_refuse_another_companys_record(
+    company: object, other_company: object
+) -> None:
+    """A bound form is not validated while it is built: the querysets that ``set_company``
+    narrows afterwards are the ones validation uses (another company's account refused)."""
+    from trastienda.ledger.forms import LedgerSettingsForm
+    from trastienda.ledger.models import Account, LedgerSettings
+
+    foreign = Account.objects.filter(company=other_company, postable=True).first()
+    assert foreign is not None
+    form = LedgerSettingsForm(
+        data={"exchange_gain_account": foreign.pk},
+        instance=LedgerSettings.objects.get(company=company),
+    )
+    form.set_company(company)
+    assert not form.is_valid()
+    assert "exchange_gain_account" in form.errors
+    assert "is-invalid" in form.fields["exchange_gain_account"].widget.attrs["class"]

@@ -18,7 +18,10 @@ the posting rate). The rows look like what the services write: invoice dates spr
 instalments at 30/60/90 days, the earliest settled first), one in ten in USD at a rate of 0.9
 (``open_base`` in EUR, half up), one in twenty partly paid, one in fifty a credit note.
 
-Then it times, R times each (first run and median), with the query plan of the aggregate:
+Then (after ``ANALYZE`` on PostgreSQL; on SQLite a checkpoint of the WAL into the database file)
+it reads through a new connection and times, R times each (first run, median, and median CPU
+time of the script's process, which on SQLite includes the database's work), with the query
+plan of the aggregate:
 
 - the aged report at today (``receivables.aged_report``: the aggregate, the look-ups of what
   changed after the date, the unapplied credit and the days sales outstanding), and its SQL

@@ -24,10 +24,6 @@ from trastienda.ledger.triggers import lifted
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def focused_id(page: Any) -> str:
-    return str(page.evaluate("document.activeElement && document.activeElement.id"))
-
-
 @pytest.fixture
 def books(acme: Any) -> Iterator[tuple[Partner, Product, Tax]]:
     """2026 open; a customer with a 30-day term; a product with VAT 21%; one issued invoice.
@@ -75,7 +71,7 @@ def test_invoice_typed_and_issued(
     expect(page).to_have_url(re.compile(r"/c/ACME/billing/invoices/add/$"))
 
     # --- the header: the partner brings its payment term and language -----------------------
-    assert focused_id(page) == "id_partner"
+    expect(page.locator("#id_partner")).to_be_focused()
     expect(page.locator("[data-field-box=rate]")).to_be_hidden()  # euros: no rate asked
     expect(page.locator("#rectifies-fields")).to_be_hidden()  # not a credit note
     page.locator("#id_partner").select_option(str(customer.pk))
@@ -83,7 +79,7 @@ def test_invoice_typed_and_issued(
     expect(page.locator("#id_language")).to_have_value("es")
     expect(page.locator("#id_currency")).to_have_value("EUR")
     page.keyboard.press("Enter")
-    assert focused_id(page) == "id_kind"
+    expect(page.locator("#id_kind")).to_be_focused()
     # a credit note shows the rectified invoice and the series of its kind only
     page.locator("#id_kind").select_option("credit_note")
     expect(page.locator("#rectifies-fields")).to_be_visible()
@@ -103,24 +99,24 @@ def test_invoice_typed_and_issued(
     page.keyboard.press("Control+a")
     page.keyboard.type("3")
     page.keyboard.press("Enter")  # on to the unit, then the price
-    assert focused_id(page) == "id_lines-0-unit"
+    expect(page.locator("#id_lines-0-unit")).to_be_focused()
 
     # --- line 2 by the keyboard: Enter from cell to cell; the partner's taxes come along ------
     page.locator("#id_lines-1-description").click()
     page.keyboard.type("Desplazamiento")
     page.keyboard.press("Enter")
-    assert focused_id(page) == "id_lines-1-quantity"
+    expect(page.locator("#id_lines-1-quantity")).to_be_focused()
     page.keyboard.press("Control+a")
     page.keyboard.type("2")
     page.keyboard.press("Enter")
     page.keyboard.press("Enter")  # the unit stays
-    assert focused_id(page) == "id_lines-1-unit_price"
+    expect(page.locator("#id_lines-1-unit_price")).to_be_focused()
     page.keyboard.type("12.5")
     page.keyboard.press("Enter")
-    assert focused_id(page) == "id_lines-1-discount"
+    expect(page.locator("#id_lines-1-discount")).to_be_focused()
     page.keyboard.type("10")
     page.keyboard.press("Enter")
-    assert focused_id(page) == "id_lines-1-taxes"
+    expect(page.locator("#id_lines-1-taxes")).to_be_focused()
     expect(page.locator("#id_lines-1-taxes")).to_have_values([str(vat.pk)])
     # 3 x 50 + 2 x 12.50 x 90% = 172.50; VAT 21% = 36.23 (on the sum, not per line)
     expect(page.locator("#id_lines-1-net")).to_have_text("22.50")

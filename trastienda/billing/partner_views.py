@@ -57,13 +57,13 @@ from trastienda.billing.partner_tables import (
     percent,
 )
 from trastienda.core.generic import (
-    BulkDeleteView,
     CompanyView,
-    ObjectDeleteView,
     ObjectDetailView,
     ObjectEditView,
     ObjectListView,
     ObjectViews,
+    RefusedBulkDeleteView,
+    RefusedDeleteView,
     company_url,
     deny,
 )
@@ -72,7 +72,6 @@ from trastienda.core.permissions import has_perm, model_perm
 from trastienda.core.uploads import inspect_upload
 
 # A permission no role holds: pages for what billing does not offer (deleting the settings).
-REFUSED = "billing.refused"
 SYNC_MAX_BYTES = 512 * 1024
 """Partner files up to this size are imported in the request; larger ones by a job."""
 
@@ -283,32 +282,7 @@ class PartnerViews(ObjectViews):
     detail_view = PartnerDetailView
     detail_template = "billing/partner_detail_extra.html"
     detail_fields = (
-        "code",
-        "legal_name",
-        "trade_name",
-        "is_customer",
-        "is_supplier",
-        "country",
-        "tax_id",
-        "address",
-        "postal_code",
-        "city",
-        "province",
-        "email",
-        "phone",
-        "language",
-        "currency",
-        "payment_term",
-        "receivable_account",
-        "payable_account",
-        "income_account",
-        "expense_account",
-        "sale_taxes",
-        "purchase_taxes",
-        "credit_limit",
-        "blocked",
-        "notes",
-        "active",
+        *services.PARTNER_FIELDS,
         "created_at",
     )
     create_service = services.partner_create
@@ -546,16 +520,6 @@ class SettingsEditView(ObjectEditView):
         return super().get(request, pk)
 
 
-class RefusedDelete(ObjectDeleteView):
-    def get_required_perm(self) -> str:
-        return REFUSED
-
-
-class RefusedBulkDelete(BulkDeleteView):
-    def get_required_perm(self) -> str:
-        return REFUSED
-
-
 def _settings_update(*, instance: BillingSettings, **data: Any) -> BillingSettings:
     return services.settings_update(company=instance.company, **data)
 
@@ -569,8 +533,8 @@ class BillingSettingsViews(ObjectViews):
     list_view = SettingsListView
     detail_view = SettingsDetailView
     edit_view = SettingsEditView
-    delete_view = RefusedDelete
-    bulk_delete_view = RefusedBulkDelete
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
     detail_fields = services.SETTINGS_FIELDS
     create_service = services.settings_update
     update_service = _settings_update

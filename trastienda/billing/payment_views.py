@@ -24,20 +24,18 @@ from trastienda.billing.models import Direction, Invoice, Partner, Payment
 from trastienda.billing.tables import PaymentTable
 from trastienda.core.forms import BootstrapMixin
 from trastienda.core.generic import (
-    BulkDeleteView,
     CompanyView,
-    ObjectDeleteView,
     ObjectDetailView,
-    ObjectEditView,
     ObjectListView,
     ObjectViews,
+    RefusedBulkDeleteView,
+    RefusedDeleteView,
+    RefusedEditView,
     company_url,
 )
 from trastienda.core.money import Money
 from trastienda.core.permissions import has_perm, model_perm
 from trastienda.ledger.models import Account, AccountSubtype, Journal
-
-REFUSED = "billing.refused"  # no role holds it: payments are not edited or deleted
 
 
 class PaymentForm(BootstrapMixin, forms.Form):
@@ -241,21 +239,6 @@ class PaymentDetailView(ObjectDetailView):
         return ctx
 
 
-class _RefusedEdit(ObjectEditView):
-    def get_required_perm(self) -> str:
-        return REFUSED
-
-
-class _RefusedDelete(ObjectDeleteView):
-    def get_required_perm(self) -> str:
-        return REFUSED
-
-
-class _RefusedBulkDelete(BulkDeleteView):
-    def get_required_perm(self) -> str:
-        return REFUSED
-
-
 class PaymentListView(ObjectListView):
     def base_context(self, **extra: Any) -> dict[str, Any]:
         ctx = super().base_context(**extra)
@@ -283,9 +266,9 @@ class PaymentViews(ObjectViews):
     )
     list_view = PaymentListView
     detail_view = PaymentDetailView
-    edit_view = _RefusedEdit
-    delete_view = _RefusedDelete
-    bulk_delete_view = _RefusedBulkDelete
+    edit_view = RefusedEditView
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
 
     @classmethod
     def urls(cls) -> list[Any]:

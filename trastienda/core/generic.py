@@ -386,6 +386,26 @@ class BulkDeleteView(CompanyView):
         return HttpResponseRedirect(list_url)
 
 
+# A permission no role holds: the page of an action a module does not offer (editing a
+# posted payment, deleting the one settings row) answers 403 to everyone.
+REFUSED = "core.refused"
+
+
+class RefusedEditView(ObjectEditView):
+    def get_required_perm(self) -> str:
+        return REFUSED
+
+
+class RefusedDeleteView(ObjectDeleteView):
+    def get_required_perm(self) -> str:
+        return REFUSED
+
+
+class RefusedBulkDeleteView(BulkDeleteView):
+    def get_required_perm(self) -> str:
+        return REFUSED
+
+
 class ObjectViews:
     """Declaration of a model's generic pages. Subclass and set the class attributes."""
 
@@ -586,6 +606,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 
 
 __all__ = [
+    "REFUSED",
     "REGISTRY",
     "BulkDeleteView",
     "CompanyView",
@@ -594,6 +615,9 @@ __all__ = [
     "ObjectEditView",
     "ObjectListView",
     "ObjectViews",
+    "RefusedBulkDeleteView",
+    "RefusedDeleteView",
+    "RefusedEditView",
     "company_url",
     "deny",
 ]

@@ -16,13 +16,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from trastienda.core.generic import (
-    BulkDeleteView,
+    REFUSED,
     CompanyView,
-    ObjectDeleteView,
     ObjectDetailView,
     ObjectEditView,
     ObjectListView,
     ObjectViews,
+    RefusedBulkDeleteView,
+    RefusedDeleteView,
+    RefusedEditView,
     company_url,
 )
 from trastienda.core.money import currency_exponent
@@ -75,29 +77,9 @@ class _ReadOnlyDetail(_NoAddDetail):
         return ctx
 
 
-# A permission no role holds: pages for actions the ledger does not offer (adding a period,
-# deleting the lock-date settings, changing the shared currencies) answer 403 to everyone.
-REFUSED = "ledger.refused"
-
-
 class _NoAddEdit(ObjectEditView):
     def get_required_perm(self) -> str:
         return super().get_required_perm() if "pk" in self.kwargs else REFUSED
-
-
-class _RefusedEdit(ObjectEditView):
-    def get_required_perm(self) -> str:
-        return REFUSED
-
-
-class _RefusedDelete(ObjectDeleteView):
-    def get_required_perm(self) -> str:
-        return REFUSED
-
-
-class _RefusedBulkDelete(BulkDeleteView):
-    def get_required_perm(self) -> str:
-        return REFUSED
 
 
 class CurrencyViews(ObjectViews):
@@ -109,9 +91,9 @@ class CurrencyViews(ObjectViews):
     form = forms.ExchangeRateForm  # never used: no add or edit page
     list_view = _ReadOnlyList
     detail_view = _ReadOnlyDetail
-    edit_view = _RefusedEdit
-    delete_view = _RefusedDelete
-    bulk_delete_view = _RefusedBulkDelete
+    edit_view = RefusedEditView
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
     detail_fields = ("code", "name", "exponent", "active")
 
 
@@ -159,8 +141,8 @@ class PeriodViews(ObjectViews):
     list_view = _NoAddList
     detail_view = _NoAddDetail
     edit_view = _NoAddEdit
-    delete_view = _RefusedDelete
-    bulk_delete_view = _RefusedBulkDelete
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
     update_service = services.period_update
 
 
@@ -173,8 +155,8 @@ class LedgerSettingsViews(ObjectViews):
     list_view = _NoAddList
     detail_view = _NoAddDetail
     edit_view = _NoAddEdit
-    delete_view = _RefusedDelete
-    bulk_delete_view = _RefusedBulkDelete
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
     update_service = services.settings_update
 
 

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "trastienda.documents",
     "trastienda.ledger",
     "trastienda.billing",
+    "trastienda.matching",
+    "trastienda.banking",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -380,6 +382,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Choice sets that share a field name across models get a name of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "BillingDirectionEnum": "trastienda.billing.models.Direction",
+        "PaymentBatchKindEnum": "trastienda.banking.models.PaymentBatch.Kind",
+        "PeriodStateEnum": "trastienda.ledger.models.Period.State",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "trastienda.core.api.schema_postprocess",

@@ -17,6 +17,8 @@ company_patterns = [
     path("documents/", include("trastienda.documents.urls")),
     path("ledger/", include("trastienda.ledger.urls")),
     path("billing/", include("trastienda.billing.urls")),
+    path("banking/", include("trastienda.banking.urls")),
+    path("matching/", include("trastienda.matching.urls")),
 ]
 
 urlpatterns = [

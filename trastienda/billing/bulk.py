@@ -44,10 +44,10 @@ from trastienda.billing.models import (
     Tax,
 )
 from trastienda.core import context
+from trastienda.core.db import rows_insert as insert_rows
 from trastienda.core.models import Company
 from trastienda.ledger import bulk as ledger_bulk
 from trastienda.ledger.models import Account, FiscalYear, JournalEntry
-from trastienda.ledger.services import _rows_insert as insert_rows
 
 Progress = Callable[[int, int, str], None]
 HEADER_KEYS = frozenset(

@@ -50,6 +50,7 @@ from django.utils.translation import ngettext
 from trastienda.audit.hashing import format_timestamp
 from trastienda.audit.models import AuditAction
 from trastienda.core import context
+from trastienda.core.db import rows_insert
 from trastienda.core.models import Company
 from trastienda.ledger import fx, hashing, services
 from trastienda.ledger.models import (
@@ -726,7 +727,7 @@ def _insert(company: Company, todo: list[_Entry], head_seq: int) -> None:
             dates[value] = ops.adapt_datefield_value(value)
         return dates[value]
 
-    services._rows_insert(
+    rows_insert(
         JournalEntry._meta.db_table,
         ENTRY_COLUMNS,
         (

@@ -18,10 +18,10 @@ def test_demo_books_are_posted_verified_and_idempotent(db: Any) -> None:
         )
         assert services.ledger_verify(company=company).ok
         assert services.ledger_balances_verify(company=company) == []
-    # the ledger's demo entries and those of billing's demo invoices, bills and payments
-    assert counts == {"ES01": (48, 1), "IT01": (46, 1)}
+    # the ledger's demo entries, billing's (invoices, bills, payments) and banking's
+    assert counts == {"ES01": (50, 1), "IT01": (48, 1)}
     demo_run(log=lambda _line: None)
-    assert JournalEntry.objects.count() == 96
+    assert JournalEntry.objects.count() == 100
     es = ctx.companies["ES01"]
     numbers = set(JournalEntry.objects.for_company(es).values_list("number", flat=True))
     assert {"GEN/2026/000001", "PAY/2026/000006", "BNK/2026/000018"} <= numbers

@@ -367,7 +367,7 @@ def test_demo_books_balance_in_every_layout(db: Any) -> None:
     # every layout's result is the income minus the expense of the raw posted lines
     for (code, layout), result in results.items():
         assert result == raw_result(ctx.companies[code], *YEAR), (code, layout)
-    # the ledger demo's own figures, plus what billing's demo invoices, bills and payments add
+    # the ledger demo's own figures, plus what billing's and banking's demos post
     ledger_demo = sum(
         12500_00 + 900_00 * m - 8000_00 - 350_00 * m - 15_00 - 5540_00 for m in range(1, 7)
     )
@@ -378,12 +378,15 @@ def test_demo_books_balance_in_every_layout(db: Any) -> None:
 
 def billing_result(company: Any, first: dt.date, last: dt.date) -> int:
     """Credit minus debit on income and expense accounts of the entries of billing's demo
-    (invoices, bills and payments) in the range."""
+    (invoices, bills and payments) and banking's (entries posted by reconciliation: bank fees)
+    in the range."""
+    from trastienda.banking.models import Reconciliation
     from trastienda.billing.models import Invoice, Payment
     from trastienda.ledger.models import JournalEntryLine
 
     entries = {*Invoice.objects.filter(company=company).values_list("entry_id", flat=True)}
     entries |= {*Payment.objects.filter(company=company).values_list("entry_id", flat=True)}
+    entries |= {*Reconciliation.objects.filter(company=company).values_list("entry_id", flat=True)}
     total = 0
     for line in JournalEntryLine.objects.filter(
         entry_id__in=[e for e in entries if e],

@@ -80,16 +80,8 @@ class BankAccountSerializer(CompanyModelSerializer):
         model = BankAccount
         fields = [
             "id",
-            "name",
-            "iban",
-            "bic",
-            "bank_name",
-            "currency",
-            "account",
-            "journal",
-            "creditor_id",
+            *services.BANK_ACCOUNT_FIELDS,
             "column_mapping",
-            "active",
             "created_at",
         ]
         read_only_fields = ["column_mapping", "created_at"]

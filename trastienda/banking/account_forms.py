@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from trastienda.banking.models import BankAccount, ReconciliationRule
+from trastienda.banking.services import BANK_ACCOUNT_FIELDS
 from trastienda.core.forms import BootstrapMixin, CompanyModelForm
 from trastienda.core.models import Company
 from trastienda.ledger.models import Account, AccountType, Journal
@@ -33,17 +34,7 @@ class BankAccountForm(CompanyModelForm):
 
     class Meta:
         model = BankAccount
-        fields = (
-            "name",
-            "iban",
-            "bic",
-            "bank_name",
-            "currency",
-            "account",
-            "journal",
-            "creditor_id",
-            "active",
-        )
+        fields = BANK_ACCOUNT_FIELDS
         help_texts = {
             "account": _("Empty: the chart's bank account, or a new one numbered after it."),
             "journal": _("Empty: the first bank journal."),

@@ -118,15 +118,7 @@ class BankAccountViews(ObjectViews):
     detail_view = BankAccountDetailView
     detail_template = "banking/bankaccount_detail_extra.html"
     detail_fields = (
-        "name",
-        "iban",
-        "bic",
-        "bank_name",
-        "currency",
-        "account",
-        "journal",
-        "creditor_id",
-        "active",
+        *services.BANK_ACCOUNT_FIELDS,
         "created_at",
     )
     create_service = services.bank_account_create

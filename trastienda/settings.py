@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "trastienda.billing",
     "trastienda.matching",
     "trastienda.banking",
+    "trastienda.trading",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -19,6 +19,7 @@ company_patterns = [
     path("billing/", include("trastienda.billing.urls")),
     path("banking/", include("trastienda.banking.urls")),
     path("matching/", include("trastienda.matching.urls")),
+    path("trading/", include("trastienda.trading.urls")),
 ]
 
 urlpatterns = [

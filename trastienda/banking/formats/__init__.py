@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from django.utils.translation import gettext as _
 
 from trastienda.banking.formats.base import ParsedLine, ParsedStatement, StatementFormatError
+from trastienda.core.tabular import is_delimited_text, mapping_from, reraise_as, tabular_kind
 
 if TYPE_CHECKING:
     from trastienda.banking.formats.tabular import ColumnMapping
@@ -34,7 +35,6 @@ _NORMA43_HEADER: Final = re.compile(r"11\d{8}[\d ]{10}\d{12}[12]\d{14}\d{3}")
 _MT940_STATEMENT: Final = re.compile(rb"^\s*:20:", re.MULTILINE)
 _MT940_ACCOUNT: Final = re.compile(rb"^:25:", re.MULTILINE)
 _MT940_BODY: Final = re.compile(rb"^:(61|60F):", re.MULTILINE)
-_CSV_DELIMITERS: Final = (";", ",", "\t", "|")
 
 
 def detect_format(data: bytes, filename: str = "") -> str:
@@ -47,14 +47,10 @@ def detect_format(data: bytes, filename: str = "") -> str:
     for anything else, and for an old binary Excel workbook. ``filename`` is accepted so that
     callers can pass what they have, but it is never trusted: only the content decides.
     """
-    if data.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if data.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: an Excel 97-2003 .xls workbook
-        raise StatementFormatError(
-            _("old Excel (.xls) workbooks cannot be read: save the file as .xlsx or CSV")
-        )
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text: Excel's "Unicode text"
-        return "csv"
+    with reraise_as(StatementFormatError):
+        kind = tabular_kind(data)  # a workbook or UTF-16 text, told by the first bytes
+    if kind:
+        return kind
     head = data[:_HEAD].removeprefix(b"\xef\xbb\xbf")
     head_text = head.decode("latin-1")
     stripped = head_text.lstrip()
@@ -67,7 +63,7 @@ def detect_format(data: bytes, filename: str = "") -> str:
         return "norma43"
     if _MT940_STATEMENT.search(data) and _MT940_ACCOUNT.search(data) and _MT940_BODY.search(data):
         return "mt940"
-    if _is_delimited_text(head):
+    if is_delimited_text(head):
         return "csv"
     raise StatementFormatError(_("unrecognised statement format"))
 
@@ -104,15 +100,11 @@ def read_statement(
 
     from trastienda.banking.formats.tabular import ColumnMapping, read_csv, read_xlsx
 
-    if mapping is None:
-        raise StatementFormatError(_("this file needs a column mapping"))
-    if isinstance(mapping, Mapping):
-        mapping = ColumnMapping.from_dict(mapping)
-    if not isinstance(mapping, ColumnMapping):
-        raise TypeError(f"mapping must be a ColumnMapping or a dict, not {type(mapping).__name__}")
+    with reraise_as(StatementFormatError):
+        chosen = mapping_from(ColumnMapping, mapping)
     if kind == "xlsx":
-        return read_xlsx(data, mapping, currency)
-    return read_csv(data, mapping, currency)
+        return read_xlsx(data, chosen, currency)
+    return read_csv(data, chosen, currency)
 
 
 def _is_norma43(data: bytes) -> bool:
@@ -128,21 +120,3 @@ def _is_norma43(data: bytes) -> bool:
         return len(data) % 80 == 0
     complete = lines if len(data) <= _HEAD else lines[:-1]  # the last one may be cut
     return all(len(line) <= 80 and line[:2].isdigit() for line in complete)
-
-
-def _is_delimited_text(head: bytes) -> bool:
-    """Text (UTF-8 or a single-byte code page, no control characters) whose first non-blank
-    lines hold a column delimiter."""
-    if b"\x00" in head:
-        return False
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 3:  # a character cut by the head's end
-            text = head[: exc.start].decode("utf-8")
-        else:
-            text = head.decode("latin-1")
-    if any(ord(char) < 32 and char not in "\t\r\n\x0c" for char in text):
-        return False
-    lines = [line for line in text.splitlines() if line.strip()][:5]
-    return bool(lines) and any(delimiter in line for line in lines for delimiter in _CSV_DELIMITERS)

@@ -1,0 +1,471 @@
+"""REST API of trading, under ``/api/v1/trading/``.
+
+- ``desks/``, ``traders/``, ``brokers/``, ``accounts/``, ``instruments/``: CRUD of the
+  reference data through :mod:`trastienda.trading.reference` (related records by code:
+  a trader's ``desk``, an instrument's ``underlying``).
+- ``trades/``: list (current versions; ``?all_versions=true`` lists every version) and
+  retrieve, filtered like the page (``trade_date_from``, ``trade_date_to``, ``account``,
+  ``trader``, ``desk``, ``instrument``, ``broker`` by id, ``side``, ``status``, ``late``,
+  ``q`` the trade id); ``POST`` books a trade
+  (:func:`~trastienda.trading.services.trade_book`, fields as the service reads them: codes,
+  decimal strings); ``POST trades/{id}/amend/`` adds a version with the fields sent;
+  ``POST trades/{id}/cancel/`` with a ``reason`` cancels; ``GET trades/{id}/versions/``
+  lists every version of the trade; ``POST trades/import/`` (multipart ``file``) imports a
+  CSV or XLSX file all or nothing: 201 with the counts, or 400 with the errors keyed
+  ``line N.field`` and nothing written.
+
+Quantities, prices and amounts travel as decimal strings (amounts in the trade's currency).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from trastienda.core.api import (
+    CompanyModelSerializer,
+    CompanyModelViewSet,
+    CompanyReadOnlyModelViewSet,
+    idempotent,
+    router,
+)
+from trastienda.core.money import Money
+from trastienda.trading import reference, services
+from trastienda.trading.filters import (
+    BrokerFilterSet,
+    DeskFilterSet,
+    InstrumentFilterSet,
+    TradeFilterSet,
+    TraderFilterSet,
+    TradingAccountFilterSet,
+    wants_all_versions,
+)
+from trastienda.trading.forms import decimal_text
+from trastienda.trading.models import (
+    PRICE_PLACES,
+    QUANTITY_PLACES,
+    Broker,
+    Desk,
+    Instrument,
+    Trade,
+    Trader,
+    TradingAccount,
+)
+
+# --- reference data ---------------------------------------------------------------------------
+
+
+class DeskSerializer(CompanyModelSerializer):
+    class Meta:
+        model = Desk
+        fields = ["id", *reference.DESK_FIELDS]
+
+
+class TraderSerializer(CompanyModelSerializer):
+    desk = serializers.SlugRelatedField(
+        slug_field="code", queryset=Desk.objects.all(), help_text="The desk's code."
+    )
+
+    class Meta:
+        model = Trader
+        fields = ["id", *reference.TRADER_FIELDS]
+
+
+class BrokerSerializer(CompanyModelSerializer):
+    class Meta:
+        model = Broker
+        fields = ["id", *reference.BROKER_FIELDS, "confirmation_mapping"]
+        read_only_fields = ["confirmation_mapping"]
+
+
+class TradingAccountSerializer(CompanyModelSerializer):
+    desk = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Desk.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The desk's code.",
+    )
+
+    class Meta:
+        model = TradingAccount
+        fields = ["id", *reference.ACCOUNT_FIELDS]
+
+
+class InstrumentSerializer(CompanyModelSerializer):
+    underlying = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Instrument.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The underlying instrument's code (options).",
+    )
+    market = serializers.CharField(max_length=10, help_text="A calendar's code: XMAD, XMIL...")
+
+    class Meta:
+        model = Instrument
+        fields = ["id", *reference.INSTRUMENT_FIELDS]
+
+
+class DeskViewSet(CompanyModelViewSet):
+    """Trading desks."""
+
+    model = Desk
+    serializer_class = DeskSerializer
+    filterset_class = DeskFilterSet
+    ordering_fields = ["code", "name"]
+    create_service = reference.desk_create
+    update_service = reference.desk_update
+    delete_service = reference.desk_delete
+
+
+class TraderViewSet(CompanyModelViewSet):
+    """Traders, each on a desk."""
+
+    model = Trader
+    serializer_class = TraderSerializer
+    filterset_class = TraderFilterSet
+    ordering_fields = ["code", "name"]
+    select_related = ("company", "desk")
+    create_service = reference.trader_create
+    update_service = reference.trader_update
+    delete_service = reference.trader_delete
+
+
+class BrokerViewSet(CompanyModelViewSet):
+    """Brokers and counterparties."""
+
+    model = Broker
+    serializer_class = BrokerSerializer
+    filterset_class = BrokerFilterSet
+    ordering_fields = ["code", "name"]
+    create_service = reference.broker_create
+    update_service = reference.broker_update
+    delete_service = reference.broker_delete
+
+
+class TradingAccountViewSet(CompanyModelViewSet):
+    """Client and house trading accounts."""
+
+    model = TradingAccount
+    serializer_class = TradingAccountSerializer
+    filterset_class = TradingAccountFilterSet
+    ordering_fields = ["code", "name"]
+    select_related = ("company", "desk")
+    create_service = reference.trading_account_create
+    update_service = reference.trading_account_update
+    delete_service = reference.trading_account_delete
+
+
+class InstrumentViewSet(CompanyModelViewSet):
+    """Instruments: equities, ETFs, bonds, futures, options and FX forwards."""
+
+    model = Instrument
+    serializer_class = InstrumentSerializer
+    filterset_class = InstrumentFilterSet
+    ordering_fields = ["code", "name", "type"]
+    select_related = ("company", "underlying")
+    create_service = reference.instrument_create
+    update_service = reference.instrument_update
+    delete_service = reference.instrument_delete
+
+
+# --- trades -----------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ScaledText(serializers.Field):
+    """An integer of 10^-places units as a decimal string; read only."""
+
+    def __init__(self, *, places: int, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+        self.places = places
+
+    def to_representation(self, value: Any) -> Any:
+        return decimal_text(value, self.places)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class TradeMoneyText(serializers.Field):
+    """Integer minor units of the trade's currency as a decimal string; read only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        return (super().get_attribute(instance), instance.currency)
+
+    def to_representation(self, value: Any) -> Any:
+        minor, currency = value
+        return str(Money(int(minor), currency).to_decimal())
+
+
+class TradeSerializer(CompanyModelSerializer):
+    account = serializers.CharField(source="account.code", read_only=True)
+    trader = serializers.CharField(source="trader.code", read_only=True)
+    desk = serializers.CharField(source="trader.desk.code", read_only=True)
+    instrument = serializers.CharField(source="instrument.code", read_only=True)
+    broker = serializers.CharField(source="broker.code", read_only=True)
+    quantity = ScaledText(places=QUANTITY_PLACES)
+    price = ScaledText(places=PRICE_PLACES)
+    gross_amount = TradeMoneyText()
+    fees = TradeMoneyText()
+    commission = TradeMoneyText()
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Trade
+        fields = [
+            "id",
+            "trade_id",
+            "version",
+            "is_current",
+            "status",
+            "executed_at",
+            "trade_date",
+            "settlement_date",
+            "account",
+            "trader",
+            "desk",
+            "instrument",
+            "broker",
+            "side",
+            "quantity",
+            "price",
+            "currency",
+            "gross_amount",
+            "fees",
+            "commission",
+            "late",
+            "source",
+            "comment",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+def _text_field(help_text: str, *, required: bool = False, max_length: int = 60) -> Any:
+    return serializers.CharField(
+        required=required, allow_blank=not required, max_length=max_length, help_text=help_text
+    )
+
+
+class TradeAmendSerializer(serializers.Serializer[Any]):
+    """The fields of a trade as the services read them: codes and decimal strings."""
+
+    executed_at = _text_field("ISO 8601 date-time; naive: the company's time zone.")
+    trade_date = _text_field("YYYY-MM-DD; default: the date of executed_at.")
+    settlement_date = _text_field("YYYY-MM-DD; default: the market's convention.")
+    account = _text_field("Trading account code.")
+    trader = _text_field("Trader code.")
+    instrument = _text_field("Instrument code or ISIN.")
+    broker = _text_field("Broker code.")
+    side = serializers.ChoiceField(
+        choices=Trade.Side.choices, required=False, help_text="buy or sell."
+    )
+    quantity = _text_field("Decimal string, up to 6 decimals.")
+    price = _text_field("Decimal string, up to 8 decimals.")
+    currency = _text_field("Default and only value: the instrument's currency.", max_length=3)
+    fees = _text_field("Decimal string in the currency.")
+    commission = _text_field("Decimal string in the currency.")
+    comment = _text_field("Free text.", max_length=300)
+
+
+class TradeBookSerializer(TradeAmendSerializer):
+    trade_id = _text_field("The front office's id of the trade.", required=True)
+
+
+class TradeCancelSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=300, help_text="Why the trade is cancelled.")
+
+
+class TradeImportSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="CSV or XLSX with a header row of the trade fields.")
+
+
+class TradeImportResultSerializer(serializers.Serializer[Any]):
+    booked = serializers.IntegerField()
+    amended = serializers.IntegerField()
+    late = serializers.IntegerField()
+
+
+def _given(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields a client sent (blank ones as empty text: the service decides)."""
+    return {name: value for name, value in data.items()}
+
+
+class TradeViewSet(CompanyReadOnlyModelViewSet):
+    """Trades (their versions). Booking, amending, cancelling and importing go through the
+    trade services; a trade is never updated or deleted in place."""
+
+    model = Trade
+    serializer_class = TradeSerializer
+    filterset_class = TradeFilterSet
+    ordering_fields = ["trade_date", "executed_at", "trade_id", "created_at"]
+    select_related = (
+        "company",
+        "account",
+        "trader",
+        "trader__desk",
+        "instrument",
+        "broker",
+        "created_by",
+    )
+    action_perms = {
+        "create": "add",
+        "amend": "change",
+        "cancel": "change",
+        "versions": "view",
+        "import_file": "add",
+    }
+    idempotent_actions = ("create", "amend", "cancel", "import_file")
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        if self.action == "list" and not wants_all_versions(self.request.query_params):
+            queryset = queryset.filter(is_current=True)
+        return queryset
+
+    def _trade(self, trade: Trade, code: int = status.HTTP_200_OK) -> Response:
+        return Response(
+            TradeSerializer(trade, context=self.get_serializer_context()).data, status=code
+        )
+
+    @extend_schema(request=TradeBookSerializer, responses={201: TradeSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        """Book a trade (version 1)."""
+
+        def produce() -> Response:
+            form = TradeBookSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            trade = self.call_service(
+                services.trade_book,
+                company=request.company,  # type: ignore[attr-defined]
+                user=request.user,
+                source="api",
+                **_given(form.validated_data),
+            )
+            return self._trade(trade, status.HTTP_201_CREATED)
+
+        return idempotent(request, produce)
+
+    @extend_schema(request=TradeAmendSerializer, responses={201: TradeSerializer})
+    @action(detail=True, methods=["post"])
+    def amend(self, request: Request, pk: str | None = None) -> Any:
+        """A new version of the trade with the fields sent; the others stay."""
+        trade = self.get_object()
+
+        def produce() -> Response:
+            form = TradeAmendSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            if not form.validated_data:
+                raise exceptions.ValidationError(
+                    {"non_field_errors": ["Send the fields to change."]}
+                )
+            amended = self.call_service(
+                services.trade_amend,
+                company=request.company,  # type: ignore[attr-defined]
+                trade_id=trade.trade_id,
+                user=request.user,
+                source="api",
+                **_given(form.validated_data),
+            )
+            return self._trade(amended, status.HTTP_201_CREATED)
+
+        return idempotent(request, produce)
+
+    @extend_schema(request=TradeCancelSerializer, responses={201: TradeSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Any:
+        """A cancelled version of the trade, with the reason."""
+        trade = self.get_object()
+
+        def produce() -> Response:
+            form = TradeCancelSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            cancelled = self.call_service(
+                services.trade_cancel,
+                company=request.company,  # type: ignore[attr-defined]
+                trade_id=trade.trade_id,
+                reason=form.validated_data["reason"],
+                user=request.user,
+                source="api",
+            )
+            return self._trade(cancelled, status.HTTP_201_CREATED)
+
+        return idempotent(request, produce)
+
+    @extend_schema(responses={200: TradeSerializer(many=True)}, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        """Every version of the trade, oldest first."""
+        trade = self.get_object()
+        versions = self.get_queryset().filter(trade_id=trade.trade_id).order_by("version")
+        return Response(
+            TradeSerializer(versions, many=True, context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": TradeImportSerializer},
+        responses={201: TradeImportResultSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_file(self, request: Request) -> Any:
+        """Import a CSV or XLSX file of trades, all or nothing; errors keyed ``line N.field``."""
+        return idempotent(request, lambda: self._import(request))
+
+    def _import(self, request: Request) -> Response:
+        from trastienda.trading.views import import_errors
+
+        form = TradeImportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        try:
+            result = services.trades_import(
+                company=request.company,  # type: ignore[attr-defined]
+                content=upload.read(),
+                filename=upload.name or "",
+                user=request.user,
+            )
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(dict(import_errors(exc))) from exc
+        return Response(
+            {"booked": result.booked, "amended": result.amended, "late": result.late},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+router.register("trading/desks", DeskViewSet, basename="trading-desk")
+router.register("trading/traders", TraderViewSet, basename="trading-trader")
+router.register("trading/brokers", BrokerViewSet, basename="trading-broker")
+router.register("trading/accounts", TradingAccountViewSet, basename="trading-account")
+router.register("trading/instruments", InstrumentViewSet, basename="trading-instrument")
+router.register("trading/trades", TradeViewSet, basename="trading-trade")
+
+__all__ = [
+    "BrokerViewSet",
+    "DeskViewSet",
+    "InstrumentViewSet",
+    "TradeViewSet",
+    "TraderViewSet",
+    "TradingAccountViewSet",
+]

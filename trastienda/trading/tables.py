@@ -1,0 +1,182 @@
+"""Tables of trading's lists (django-tables2, see core/tables.py). Quantities, prices and
+amounts are shown and exported as exact Decimals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
+
+from trastienda.core.tables import NUM, BaseTable, MoneyColumn
+from trastienda.trading.models import (
+    PRICE_PLACES,
+    QUANTITY_PLACES,
+    Broker,
+    Desk,
+    Instrument,
+    Trade,
+    Trader,
+    TradingAccount,
+)
+
+
+def scaled(value: int | None, places: int) -> Decimal | None:
+    """An integer of 10^-places units as an exact Decimal without trailing zeros (``100``,
+    ``12.5``, never ``1E+2``)."""
+    if value is None:
+        return None
+    number = Decimal(int(value)).scaleb(-places)
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
+
+
+class ScaledColumn(tables.Column):
+    """An integer of 10^-``places`` units shown and exported as an exact Decimal."""
+
+    exports_value = True  # the generic export asks value() (trastienda.core.generic)
+
+    def __init__(self, *args: Any, places: int, **kwargs: Any) -> None:
+        kwargs.setdefault("attrs", NUM)
+        super().__init__(*args, **kwargs)
+        self.places = places
+
+    def render(self, value: Any) -> Any:
+        return scaled(value, self.places)
+
+    def value(self, value: Any) -> Any:
+        return self.render(value)
+
+
+def _link(record: Any) -> str:
+    return str(record.get_absolute_url())
+
+
+class DeskTable(BaseTable):
+    code = tables.Column(linkify=_link)
+
+    class Meta(BaseTable.Meta):
+        model = Desk
+        fields = ("pk", "code", "name", "active")
+
+
+class TraderTable(BaseTable):
+    code = tables.Column(linkify=_link)
+    desk = tables.Column(accessor="desk__code", verbose_name=_("Desk"))
+    user = tables.Column(accessor="user__username", verbose_name=_("User"))
+
+    class Meta(BaseTable.Meta):
+        model = Trader
+        fields = ("pk", "code", "name", "desk", "user", "active")
+
+
+class BrokerTable(BaseTable):
+    code = tables.Column(linkify=_link)
+
+    class Meta(BaseTable.Meta):
+        model = Broker
+        fields = ("pk", "code", "name", "kind", "lei", "fix_comp_id", "active")
+        default_columns = ("code", "name", "kind", "lei", "active")
+
+
+class TradingAccountTable(BaseTable):
+    code = tables.Column(linkify=_link)
+    desk = tables.Column(accessor="desk__code", verbose_name=_("Desk"))
+    partner = tables.Column(accessor="partner", verbose_name=_("Client"))
+
+    class Meta(BaseTable.Meta):
+        model = TradingAccount
+        fields = ("pk", "code", "name", "kind", "partner", "desk", "active")
+
+    def value_partner(self, value: Any) -> str:
+        return str(value or "")
+
+
+class InstrumentTable(BaseTable):
+    code = tables.Column(linkify=_link)
+    underlying = tables.Column(accessor="underlying__code", verbose_name=_("Underlying"))
+
+    class Meta(BaseTable.Meta):
+        model = Instrument
+        fields = (
+            "pk",
+            "code",
+            "isin",
+            "ticker",
+            "name",
+            "type",
+            "market",
+            "currency",
+            "maturity",
+            "coupon",
+            "underlying",
+            "expiry",
+            "strike",
+            "option_right",
+            "multiplier",
+            "exercise_style",
+            "counter_currency",
+            "active",
+        )
+        default_columns = ("code", "isin", "name", "type", "market", "currency", "active")
+
+
+class TradeTable(BaseTable):
+    trade_id = tables.Column(linkify=_link)
+    account = tables.Column(accessor="account__code", verbose_name=_("Account"))
+    trader = tables.Column(accessor="trader__code", verbose_name=_("Trader"))
+    desk = tables.Column(accessor="trader__desk__code", verbose_name=_("Desk"))
+    instrument = tables.Column(accessor="instrument__code", verbose_name=_("Instrument"))
+    broker = tables.Column(accessor="broker__code", verbose_name=_("Broker"))
+    quantity = ScaledColumn(places=QUANTITY_PLACES, verbose_name=_("Quantity"))
+    price = ScaledColumn(places=PRICE_PLACES, verbose_name=_("Price"))
+    gross_amount = MoneyColumn(verbose_name=_("Gross amount"))
+    fees = MoneyColumn(verbose_name=_("Fees"))
+    commission = MoneyColumn(verbose_name=_("Commission"))
+    version = tables.Column(attrs=NUM)
+
+    class Meta(BaseTable.Meta):
+        model = Trade
+        fields = (
+            "pk",
+            "trade_id",
+            "version",
+            "status",
+            "trade_date",
+            "settlement_date",
+            "executed_at",
+            "account",
+            "trader",
+            "desk",
+            "instrument",
+            "broker",
+            "side",
+            "quantity",
+            "price",
+            "currency",
+            "gross_amount",
+            "fees",
+            "commission",
+            "late",
+            "source",
+            "comment",
+        )
+        default_columns = (
+            "trade_id",
+            "version",
+            "status",
+            "trade_date",
+            "settlement_date",
+            "account",
+            "trader",
+            "instrument",
+            "broker",
+            "side",
+            "quantity",
+            "price",
+            "currency",
+            "gross_amount",
+            "late",
+        )

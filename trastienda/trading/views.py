@@ -1,0 +1,568 @@
+"""Pages of trading, under ``/c/<code>/trading/``.
+
+- ``desks/``, ``traders/``, ``brokers/``, ``accounts/``, ``instruments/``: the generic list,
+  detail, add, edit and delete of the reference data, writing through
+  :mod:`trastienda.trading.reference` (codes unique, ISIN, currency and market checked, the
+  fields an instrument's type needs; deletion refused while trades use the record).
+- ``trades/``: the list of trades (current versions; ``all_versions`` shows every version),
+  the detail of a version with the trade's version history and what each version changed,
+  "New trade" (:func:`~trastienda.trading.services.trade_book`), "Amend" (the edit page,
+  :func:`~trastienda.trading.services.trade_amend`) and "Cancel"
+  (:func:`~trastienda.trading.services.trade_cancel`). Trades are never deleted.
+- ``trades/import/``: upload a CSV or XLSX file of trades
+  (:func:`~trastienda.trading.services.trades_import`), imported in the request, all or
+  nothing; a refused file shows its problems by line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import include, path
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from trastienda.core.generic import (
+    CompanyView,
+    ObjectDetailView,
+    ObjectListView,
+    ObjectViews,
+    RefusedBulkDeleteView,
+    RefusedDeleteView,
+    company_url,
+)
+from trastienda.core.money import Money
+from trastienda.core.permissions import has_perm, model_perm
+from trastienda.trading import reference, services
+from trastienda.trading.filters import (
+    BrokerFilterSet,
+    DeskFilterSet,
+    InstrumentFilterSet,
+    TradeFilterSet,
+    TraderFilterSet,
+    TradingAccountFilterSet,
+    wants_all_versions,
+)
+from trastienda.trading.forms import (
+    BrokerForm,
+    DeskForm,
+    InstrumentForm,
+    TradeAmendForm,
+    TradeCancelForm,
+    TradeForm,
+    TradeImportForm,
+    TraderForm,
+    TradingAccountForm,
+    trade_values,
+)
+from trastienda.trading.models import (
+    PRICE_PLACES,
+    QUANTITY_PLACES,
+    Broker,
+    Desk,
+    Instrument,
+    Trade,
+    Trader,
+    TradingAccount,
+)
+from trastienda.trading.tables import (
+    BrokerTable,
+    DeskTable,
+    InstrumentTable,
+    TraderTable,
+    TradeTable,
+    TradingAccountTable,
+    scaled,
+)
+
+WEB_SOURCE = "web"
+
+
+# --- reference data ---------------------------------------------------------------------------
+
+
+class DeskViews(ObjectViews):
+    model = Desk
+    table = DeskTable
+    filterset = DeskFilterSet
+    form = DeskForm
+    select_related = ("company",)
+    create_service = reference.desk_create
+    update_service = reference.desk_update
+    delete_service = reference.desk_delete
+
+
+class TraderViews(ObjectViews):
+    model = Trader
+    table = TraderTable
+    filterset = TraderFilterSet
+    form = TraderForm
+    select_related = ("company", "desk", "user")
+    create_service = reference.trader_create
+    update_service = reference.trader_update
+    delete_service = reference.trader_delete
+
+
+class BrokerViews(ObjectViews):
+    model = Broker
+    table = BrokerTable
+    filterset = BrokerFilterSet
+    form = BrokerForm
+    select_related = ("company",)
+    detail_fields = reference.BROKER_FIELDS
+    create_service = reference.broker_create
+    update_service = reference.broker_update
+    delete_service = reference.broker_delete
+
+
+class TradingAccountViews(ObjectViews):
+    model = TradingAccount
+    table = TradingAccountTable
+    filterset = TradingAccountFilterSet
+    form = TradingAccountForm
+    select_related = ("company", "desk", "partner")
+    create_service = reference.trading_account_create
+    update_service = reference.trading_account_update
+    delete_service = reference.trading_account_delete
+
+
+class InstrumentViews(ObjectViews):
+    model = Instrument
+    table = InstrumentTable
+    filterset = InstrumentFilterSet
+    form = InstrumentForm
+    select_related = ("company", "underlying")
+    detail_fields = reference.INSTRUMENT_FIELDS
+    create_service = reference.instrument_create
+    update_service = reference.instrument_update
+    delete_service = reference.instrument_delete
+
+
+# --- trades -----------------------------------------------------------------------------------
+
+AMOUNT_FIELDS = ("gross_amount", "fees", "commission")
+# What a version may change, in the order the history shows it.
+VERSIONED_FIELDS = ("status", *services.AMENDABLE)
+
+
+def trade_field_display(trade: Trade, name: str) -> Any:
+    if name == "quantity":
+        return scaled(trade.quantity, QUANTITY_PLACES)
+    if name == "price":
+        return scaled(trade.price, PRICE_PLACES)
+    if name in AMOUNT_FIELDS:
+        return f"{Money(int(getattr(trade, name)), trade.currency).to_decimal()} {trade.currency}"
+    return None
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    trade: Trade
+    changes: list[tuple[str, str, str]]  # (field label, before, after)
+    is_shown: bool
+
+
+def version_rows(trade: Trade, shown: Trade | None = None) -> list[VersionRow]:
+    """Every version of ``trade``'s trade id, oldest first, with what each changed."""
+    labels = {f.name: capfirst(str(f.verbose_name)) for f in Trade._meta.fields}
+    versions = list(
+        Trade.objects.filter(company=trade.company, trade_id=trade.trade_id)
+        .select_related("company", "account", "trader", "instrument", "broker", "created_by")
+        .order_by("version")
+    )
+    rows: list[VersionRow] = []
+    previous: dict[str, str] | None = None
+    for version in versions:
+        values = {**trade_values(version), "status": version.get_status_display()}
+        changes = []
+        if previous is not None:
+            for name in VERSIONED_FIELDS:
+                if values.get(name, "") != previous.get(name, ""):
+                    changes.append((labels.get(name, name), previous.get(name, ""), values[name]))
+        rows.append(VersionRow(version, changes, shown is not None and version.pk == shown.pk))
+        previous = values
+    return rows
+
+
+class TradeListView(ObjectListView):
+    """The generic list of current versions (``all_versions`` lists them all); "Add" books
+    a trade, and a button leads to the import page."""
+
+    template_name = "trading/trade_list.html"
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        if not wants_all_versions(self.request.GET):
+            queryset = queryset.filter(is_current=True)
+        return queryset
+
+    def apply_columns(self, table: Any, columns: list[str]) -> None:
+        super().apply_columns(table, columns)
+        table.columns.hide("pk")  # trades are never deleted
+
+    def base_context(self, **extra: Any) -> dict[str, Any]:
+        ctx = super().base_context(**extra)
+        ctx.update(
+            can_delete=False,
+            can_import=has_perm(self.request, model_perm(Trade, "add")),
+            import_url=company_url(self.request, "trading:trade_import"),
+        )
+        return ctx
+
+
+class TradeDetailView(ObjectDetailView):
+    """The generic detail of a version, its trade's versions and what each changed, and the
+    Amend and Cancel buttons on the current version of an active trade."""
+
+    def base_context(self, **extra: Any) -> dict[str, Any]:
+        ctx = super().base_context(**extra)
+        trade = extra.get("object")
+        ctx.update(can_change=False, can_delete=False)
+        if trade is None:
+            return ctx
+        request = self.request
+        open_trade = trade.is_current and trade.status == Trade.Status.ACTIVE
+        current = (
+            trade
+            if trade.is_current
+            else Trade.objects.filter(
+                company=trade.company, trade_id=trade.trade_id, is_current=True
+            ).first()
+        )
+        ctx.update(
+            versions=version_rows(trade, shown=trade),
+            current=current,
+            can_amend=open_trade and has_perm(request, model_perm(Trade, "change")),
+            amend_url=company_url(request, "trading:trade_edit", pk=trade.pk),
+            cancel_url=company_url(request, "trading:trade_cancel", pk=trade.pk),
+        )
+        return ctx
+
+
+class TradeFormView(CompanyView):
+    """Shared by the booking and amending pages: the generic edit page and its HTMX check."""
+
+    template_name = "generic/object_edit.html"
+
+    def form_page(
+        self, form: Form, action_url: str, instance: Any = None, status: int = 200
+    ) -> HttpResponse:
+        ctx = self.base_context(form=form, object=instance, action_url=action_url)
+        if instance is not None:
+            ctx["breadcrumbs"].append({"label": str(instance), "url": instance.get_absolute_url()})
+            ctx["breadcrumbs"].append({"label": _("Amend"), "url": None})
+        else:
+            ctx["breadcrumbs"].append({"label": _("New"), "url": None})
+        template = (
+            "generic/object_form.html"
+            if getattr(self.request, "htmx", False)
+            else self.template_name
+        )
+        return render(self.request, template, ctx, status=status)
+
+
+def apply_errors(form: Form, exc: ValidationError) -> None:
+    """The service's errors on the form's fields (others above the form)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class TradeCreateView(TradeFormView):
+    """GET: the new trade form. POST: book it (``trade_book``)."""
+
+    def get_required_perm(self) -> str:
+        return model_perm(Trade, "add")
+
+    def action_url(self) -> str:
+        return company_url(self.request, "trading:trade_add")
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = TradeForm(company=request.company)  # type: ignore[attr-defined]
+        return self.form_page(form, self.action_url())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        company = request.company  # type: ignore[attr-defined]
+        form = TradeForm(request.POST, company=company)
+        if request.GET.get("validate"):
+            form.is_valid()
+            return self.form_page(form, self.action_url())
+        if not form.is_valid():
+            return self.form_page(form, self.action_url(), status=400)
+        try:
+            trade = services.trade_book(
+                company=company, user=request.user, source=WEB_SOURCE, **form.service_data()
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            return self.form_page(form, self.action_url(), status=400)
+        messages.success(request, _("Trade %(id)s booked.") % {"id": trade.trade_id})
+        return HttpResponseRedirect(trade.get_absolute_url())
+
+
+class TradeAmendView(TradeFormView):
+    """GET: the current version's values to change. POST: a new version with the changed
+    values (``trade_amend``). Old versions and cancelled trades lead back to the trade."""
+
+    def get_required_perm(self) -> str:
+        return model_perm(Trade, "change")
+
+    def closed(self, trade: Trade) -> HttpResponse | None:
+        if trade.is_current and trade.status == Trade.Status.ACTIVE:
+            return None
+        messages.warning(
+            self.request,
+            _("Only the current version of an active trade can be amended."),
+        )
+        return HttpResponseRedirect(trade.get_absolute_url())
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trade = self.get_object()
+        refused = self.closed(trade)
+        if refused is not None:
+            return refused
+        action = company_url(request, "trading:trade_edit", pk=trade.pk)
+        return self.form_page(TradeAmendForm(trade=trade), action, trade)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trade = self.get_object()
+        refused = self.closed(trade)
+        if refused is not None:
+            return refused
+        action = company_url(request, "trading:trade_edit", pk=trade.pk)
+        form = TradeAmendForm(request.POST, trade=trade)
+        if request.GET.get("validate"):
+            form.is_valid()
+            return self.form_page(form, action, trade)
+        if not form.is_valid():
+            return self.form_page(form, action, trade, status=400)
+        changes = form.changes()
+        if not changes:
+            messages.info(request, _("Nothing changed: no new version."))
+            return HttpResponseRedirect(trade.get_absolute_url())
+        try:
+            amended = services.trade_amend(
+                company=request.company,  # type: ignore[attr-defined]
+                trade_id=trade.trade_id,
+                user=request.user,
+                source=WEB_SOURCE,
+                **changes,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            return self.form_page(form, action, trade, status=400)
+        messages.success(
+            request,
+            _("Trade %(id)s amended: version %(version)d.")
+            % {"id": amended.trade_id, "version": amended.version},
+        )
+        return HttpResponseRedirect(amended.get_absolute_url())
+
+
+class TradeCancelView(CompanyView):
+    """GET: ask for the reason. POST: a cancelled version (``trade_cancel``)."""
+
+    template_name = "trading/trade_cancel.html"
+
+    def get_required_perm(self) -> str:
+        return model_perm(Trade, "change")
+
+    def page(self, trade: Trade, form: TradeCancelForm, status: int = 200) -> HttpResponse:
+        title = _("Cancel trade %(id)s") % {"id": trade.trade_id}
+        ctx = self.base_context(object=trade, form=form, title=title)
+        ctx["breadcrumbs"].append({"label": str(trade), "url": trade.get_absolute_url()})
+        ctx["breadcrumbs"].append({"label": _("Cancel"), "url": None})
+        return render(self.request, self.template_name, ctx, status=status)
+
+    def closed(self, trade: Trade) -> HttpResponse | None:
+        if trade.is_current and trade.status == Trade.Status.ACTIVE:
+            return None
+        messages.warning(
+            self.request, _("Only the current version of an active trade can be cancelled.")
+        )
+        return HttpResponseRedirect(trade.get_absolute_url())
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trade = self.get_object()
+        return self.closed(trade) or self.page(trade, TradeCancelForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trade = self.get_object()
+        refused = self.closed(trade)
+        if refused is not None:
+            return refused
+        form = TradeCancelForm(request.POST)
+        if not form.is_valid():
+            return self.page(trade, form, status=400)
+        try:
+            cancelled = services.trade_cancel(
+                company=request.company,  # type: ignore[attr-defined]
+                trade_id=trade.trade_id,
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+                source=WEB_SOURCE,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            return self.page(trade, form, status=400)
+        messages.success(request, _("Trade %(id)s cancelled.") % {"id": cancelled.trade_id})
+        return HttpResponseRedirect(cancelled.get_absolute_url())
+
+
+def error_key(where: str) -> tuple[int, int, str]:
+    """Sort key of an import error: the file first, then lines by number."""
+    head, _space, tail = where.partition(" ")
+    number = tail.split(".", 1)[0]
+    if head == "line" and number.isdigit():
+        return 1, int(number), where
+    return 0, 0, where
+
+
+def import_errors(exc: ValidationError) -> list[tuple[str, list[str]]]:
+    """``[("file", [...]), ("line 2.quantity", [...]), ("line 17.account", [...])]``."""
+    if hasattr(exc, "error_dict"):
+        found = {
+            ("file" if key == "__all__" else key): list(msgs)
+            for key, msgs in exc.message_dict.items()
+        }
+    else:
+        found = {"file": list(exc.messages)}
+    return [(where, found[where]) for where in sorted(found, key=error_key)]
+
+
+class TradeImportView(CompanyView):
+    """GET: the upload form. POST: import the file in the request, all or nothing."""
+
+    template_name = "trading/trade_import.html"
+
+    def get_required_perm(self) -> str:
+        return model_perm(Trade, "add")
+
+    def page(self, form: TradeImportForm, *, status: int = 200, **extra: Any) -> HttpResponse:
+        title = _("Import trades")
+        ctx = self.base_context(form=form, title=title, **extra)
+        ctx["breadcrumbs"].append({"label": title, "url": None})
+        return render(self.request, self.template_name, ctx, status=status)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.page(TradeImportForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = TradeImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.page(form, status=400)
+        upload = form.cleaned_data["file"]
+        try:
+            result = services.trades_import(
+                company=request.company,  # type: ignore[attr-defined]
+                content=upload.read(),
+                filename=upload.name,
+                user=request.user,
+            )
+        except ValidationError as exc:
+            return self.page(form, status=400, errors=import_errors(exc))
+        return self.page(
+            TradeImportForm(),
+            result=result,
+            trades_url=company_url(request, "trading:trade_list"),
+        )
+
+
+class TradeViews(ObjectViews):
+    model = Trade
+    table = TradeTable
+    filterset = TradeFilterSet
+    select_related = (
+        "company",
+        "account",
+        "trader",
+        "trader__desk",
+        "instrument",
+        "broker",
+        "created_by",
+    )
+    list_view = TradeListView
+    detail_view = TradeDetailView
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
+    detail_template = "trading/trade_detail_extra.html"
+    detail_fields = (
+        "trade_id",
+        "version",
+        "status",
+        "executed_at",
+        "trade_date",
+        "settlement_date",
+        "account",
+        "trader",
+        "instrument",
+        "broker",
+        "side",
+        "quantity",
+        "price",
+        "currency",
+        "gross_amount",
+        "fees",
+        "commission",
+        "late",
+        "source",
+        "comment",
+        "created_by",
+        "created_at",
+    )
+
+    @classmethod
+    def detail_values(cls, obj: Any) -> list[tuple[str, Any]]:
+        shown = []
+        for name, (label, value) in zip(cls.detail_fields, super().detail_values(obj), strict=True):
+            special = trade_field_display(obj, name)
+            shown.append((label, value if special is None else special))
+        return shown
+
+    @classmethod
+    def urls(cls) -> list[Any]:
+        bind = {"views": cls}
+        return [
+            path("", cls.list_view.as_view(**bind), name="trade_list"),
+            path("add/", TradeCreateView.as_view(**bind), name="trade_add"),
+            path("import/", TradeImportView.as_view(**bind), name="trade_import"),
+            path("bulk-delete/", cls.bulk_delete_view.as_view(**bind), name="trade_bulk_delete"),
+            path("<int:pk>/", cls.detail_view.as_view(**bind), name="trade_detail"),
+            path("<int:pk>/edit/", TradeAmendView.as_view(**bind), name="trade_edit"),
+            path("<int:pk>/cancel/", TradeCancelView.as_view(**bind), name="trade_cancel"),
+            path("<int:pk>/delete/", cls.delete_view.as_view(**bind), name="trade_delete"),
+        ]
+
+
+urlpatterns: list[Any] = [
+    path("trades/", include(TradeViews.urls())),
+    path("instruments/", include(InstrumentViews.urls())),
+    path("accounts/", include(TradingAccountViews.urls())),
+    path("brokers/", include(BrokerViews.urls())),
+    path("traders/", include(TraderViews.urls())),
+    path("desks/", include(DeskViews.urls())),
+]
+
+__all__ = [
+    "BrokerViews",
+    "DeskViews",
+    "InstrumentViews",
+    "TradeAmendView",
+    "TradeCancelView",
+    "TradeCreateView",
+    "TradeImportView",
+    "TradeViews",
+    "TraderViews",
+    "TradingAccountViews",
+    "import_errors",
+    "version_rows",
+]

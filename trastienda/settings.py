@@ -386,6 +386,8 @@ SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across models get a name of their own.
     "ENUM_NAME_OVERRIDES": {
         "BillingDirectionEnum": "trastienda.billing.models.Direction",
+        "BreakStateEnum": "trastienda.trading.models.Break.State",
+        "ConfirmationStateEnum": "trastienda.trading.models.Confirmation.State",
         "PaymentBatchKindEnum": "trastienda.banking.models.PaymentBatch.Kind",
         "PeriodStateEnum": "trastienda.ledger.models.Period.State",
     },

@@ -13,6 +13,13 @@
   lists every version of the trade; ``POST trades/import/`` (multipart ``file``) imports a
   CSV or XLSX file all or nothing: 201 with the counts, or 400 with the errors keyed
   ``line N.field`` and nothing written.
+- ``confirmations/``: list and retrieve the brokers' confirmations; ``POST
+  confirmations/import/`` (multipart ``file``, optional ``broker`` code) imports a file all or
+  nothing (400 with errors keyed ``line N``/``file``/``broker``).
+- ``reconciliation-runs/``: list and retrieve; ``POST`` with ``trade_date`` reconciles it.
+- ``breaks/``: list and retrieve (filters ``state``, ``kind``, ``broker``, ``trade_date``,
+  ``owner``); ``POST breaks/{id}/assign/`` (``owner`` username, ``comment``) and ``POST
+  breaks/{id}/resolve/`` (``reason``).
 
 Quantities, prices and amounts travel as decimal strings (amounts in the trade's currency).
 """
@@ -39,11 +46,14 @@ from trastienda.core.api import (
     router,
 )
 from trastienda.core.money import Money
-from trastienda.trading import reference, services
+from trastienda.trading import reconciliation, reference, services
 from trastienda.trading.filters import (
+    BreakFilterSet,
     BrokerFilterSet,
+    ConfirmationFilterSet,
     DeskFilterSet,
     InstrumentFilterSet,
+    ReconciliationRunFilterSet,
     TradeFilterSet,
     TraderFilterSet,
     TradingAccountFilterSet,
@@ -53,9 +63,12 @@ from trastienda.trading.forms import decimal_text
 from trastienda.trading.models import (
     PRICE_PLACES,
     QUANTITY_PLACES,
+    Break,
     Broker,
+    Confirmation,
     Desk,
     Instrument,
+    ReconciliationRun,
     Trade,
     Trader,
     TradingAccount,
@@ -454,17 +467,289 @@ class TradeViewSet(CompanyReadOnlyModelViewSet):
         )
 
 
+# --- confirmations and reconciliation ---------------------------------------------------------
+
+
+class ConfirmationSerializer(CompanyModelSerializer):
+    broker = serializers.CharField(source="broker.code", read_only=True)
+    instrument = serializers.CharField(source="instrument.code", read_only=True)
+    account = serializers.CharField(
+        source="account.code", read_only=True, allow_null=True, default=None
+    )
+    quantity = ScaledText(places=QUANTITY_PLACES)
+    price = ScaledText(places=PRICE_PLACES)
+    fees = TradeMoneyText()
+
+    class Meta:
+        model = Confirmation
+        fields = [
+            "id",
+            "broker",
+            "broker_ref",
+            "trade_ref",
+            "trade_date",
+            "trade_time",
+            "settlement_date",
+            "instrument",
+            "account",
+            "side",
+            "quantity",
+            "price",
+            "currency",
+            "fees",
+            "state",
+            "source",
+            "file_hash",
+            "imported_at",
+        ]
+        read_only_fields = fields
+
+
+class ConfirmationImportSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="FIX 4.4 execution reports, or the broker's CSV/XLSX.")
+    broker = serializers.CharField(
+        required=False, allow_blank=True, help_text="Broker code; required for CSV/XLSX."
+    )
+
+
+class ConfirmationImportResultSerializer(serializers.Serializer[Any]):
+    imported = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class ConfirmationViewSet(CompanyReadOnlyModelViewSet):
+    """The brokers' confirmations; they come only from imported files."""
+
+    model = Confirmation
+    serializer_class = ConfirmationSerializer
+    filterset_class = ConfirmationFilterSet
+    ordering_fields = ["trade_date", "imported_at", "broker_ref"]
+    select_related = ("company", "broker", "instrument", "account")
+    action_perms = {"import_file": "add"}
+    idempotent_actions = ("import_file",)
+
+    @extend_schema(
+        request={"multipart/form-data": ConfirmationImportSerializer},
+        responses={201: ConfirmationImportResultSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_file(self, request: Request) -> Any:
+        """Import a broker's file, all or nothing; errors keyed ``line N``/``file``/``broker``."""
+        return idempotent(request, lambda: self._import(request))
+
+    def _import(self, request: Request) -> Response:
+        from trastienda.trading.views import import_errors
+
+        form = ConfirmationImportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        try:
+            result = reconciliation.confirmations_import(
+                company=request.company,  # type: ignore[attr-defined]
+                content=upload.read(),
+                filename=upload.name or "",
+                broker=form.validated_data.get("broker") or None,
+                user=request.user,
+            )
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(dict(import_errors(exc))) from exc
+        return Response(
+            {"imported": result.imported, "cancelled": result.cancelled},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ReconciliationRunSerializer(CompanyModelSerializer):
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = ReconciliationRun
+        fields = [
+            "id",
+            "trade_date",
+            "trades",
+            "confirmations",
+            "matched",
+            "breaks",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReconcileRequestSerializer(serializers.Serializer[Any]):
+    trade_date = serializers.DateField(help_text="The trade date to reconcile (YYYY-MM-DD).")
+
+
+class ReconciliationRunViewSet(CompanyReadOnlyModelViewSet):
+    """Reconciliation runs; ``POST`` with a ``trade_date`` runs one."""
+
+    model = ReconciliationRun
+    serializer_class = ReconciliationRunSerializer
+    filterset_class = ReconciliationRunFilterSet
+    ordering_fields = ["trade_date", "created_at"]
+    select_related = ("company", "created_by")
+    action_perms = {"create": "add"}
+    idempotent_actions = ("create",)
+
+    @extend_schema(request=ReconcileRequestSerializer, responses={201: ReconciliationRunSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        """Reconcile the trades of a date against the confirmations."""
+
+        def produce() -> Response:
+            form = ReconcileRequestSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            run = self.call_service(
+                reconciliation.trades_reconcile,
+                company=request.company,  # type: ignore[attr-defined]
+                trade_date=form.validated_data["trade_date"],
+                user=request.user,
+            )
+            return Response(
+                ReconciliationRunSerializer(run, context=self.get_serializer_context()).data,
+                status=status.HTTP_201_CREATED,
+            )
+
+        return idempotent(request, produce)
+
+
+class BreakSerializer(CompanyModelSerializer):
+    broker = serializers.CharField(source="broker.code", read_only=True)
+    owner = serializers.CharField(
+        source="owner.username", read_only=True, allow_null=True, default=None
+    )
+    first_run = serializers.IntegerField(source="first_run_id", read_only=True)
+    last_run = serializers.IntegerField(source="last_run_id", read_only=True)
+
+    class Meta:
+        model = Break
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "trade_date",
+            "broker",
+            "instrument",
+            "account",
+            "side",
+            "trades",
+            "confirmations",
+            "our_value",
+            "broker_value",
+            "difference",
+            "owner",
+            "comment",
+            "resolution",
+            "first_run",
+            "last_run",
+            "opened_at",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class BreakAssignSerializer(serializers.Serializer[Any]):
+    owner = serializers.CharField(
+        required=False, allow_blank=True, help_text="Username of a member; blank: no owner."
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+
+class BreakResolveSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=300, help_text="How the break was resolved.")
+
+
+class BreakViewSet(CompanyReadOnlyModelViewSet):
+    """Breaks found by the reconciliation runs; assign and resolve them."""
+
+    model = Break
+    serializer_class = BreakSerializer
+    filterset_class = BreakFilterSet
+    ordering_fields = ["trade_date", "opened_at", "kind"]
+    select_related = ("company", "broker", "owner")
+    action_perms = {"assign": "change", "resolve": "change"}
+    idempotent_actions = ("assign", "resolve")
+
+    def _break(self, item: Break) -> Response:
+        return Response(BreakSerializer(item, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=BreakAssignSerializer, responses={200: BreakSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Any:
+        """Give the break an owner (a member of the company) and add to its comment."""
+        from trastienda.trading.filters import company_members
+
+        item = self.get_object()
+
+        def produce() -> Response:
+            form = BreakAssignSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            username = (form.validated_data.get("owner") or "").strip()
+            owner = None
+            if username:
+                owner = (
+                    company_members(request.company)  # type: ignore[attr-defined]
+                    .filter(username=username)
+                    .first()
+                )
+                if owner is None:
+                    raise exceptions.ValidationError({"owner": ["Not a member of the company."]})
+            updated = self.call_service(
+                reconciliation.break_assign,
+                instance=item,
+                owner=owner,
+                comment=form.validated_data.get("comment") or "",
+            )
+            return self._break(updated)
+
+        return idempotent(request, produce)
+
+    @extend_schema(request=BreakResolveSerializer, responses={200: BreakSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Any:
+        """Close the break with the reason."""
+        item = self.get_object()
+
+        def produce() -> Response:
+            form = BreakResolveSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            resolved = self.call_service(
+                reconciliation.break_resolve,
+                instance=item,
+                reason=form.validated_data["reason"],
+                user=request.user,
+            )
+            return self._break(resolved)
+
+        return idempotent(request, produce)
+
+
 router.register("trading/desks", DeskViewSet, basename="trading-desk")
 router.register("trading/traders", TraderViewSet, basename="trading-trader")
 router.register("trading/brokers", BrokerViewSet, basename="trading-broker")
 router.register("trading/accounts", TradingAccountViewSet, basename="trading-account")
 router.register("trading/instruments", InstrumentViewSet, basename="trading-instrument")
 router.register("trading/trades", TradeViewSet, basename="trading-trade")
+router.register("trading/confirmations", ConfirmationViewSet, basename="trading-confirmation")
+router.register(
+    "trading/reconciliation-runs", ReconciliationRunViewSet, basename="trading-reconciliationrun"
+)
+router.register("trading/breaks", BreakViewSet, basename="trading-break")
 
 __all__ = [
+    "BreakViewSet",
     "BrokerViewSet",
+    "ConfirmationViewSet",
     "DeskViewSet",
     "InstrumentViewSet",
+    "ReconciliationRunViewSet",
     "TradeViewSet",
     "TraderViewSet",
     "TradingAccountViewSet",

@@ -20,6 +20,27 @@ class TradingConfig(AppConfig):
             ),
             MenuItem(_("Import trades"), "trading:trade_import", "trading.add_trade", "bi-upload"),
             MenuItem(
+                _("Confirmations"),
+                "trading:confirmation_list",
+                "trading.view_confirmation",
+                "bi-card-checklist",
+            ),
+            MenuItem(
+                _("Import confirmations"),
+                "trading:confirmation_import",
+                "trading.add_confirmation",
+                "bi-file-earmark-arrow-up",
+            ),
+            MenuItem(
+                _("Reconcile"),
+                "trading:reconcile",
+                "trading.add_reconciliationrun",
+                "bi-check2-all",
+            ),
+            MenuItem(
+                _("Breaks"), "trading:break_list", "trading.view_break", "bi-exclamation-triangle"
+            ),
+            MenuItem(
                 _("Instruments"),
                 "trading:instrument_list",
                 "trading.view_instrument",

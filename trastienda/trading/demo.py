@@ -2,7 +2,9 @@
 trading accounts (client and house), instruments (two equities of the company's country with
 their real ISINs, a government bond, an index future and an option on it, an FX forward) and
 about thirty trades of the last weeks booked through the trade service, one of them amended
-and one cancelled. Idempotent: a company that already has instruments is left alone.
+and one cancelled; FIX confirmations of a day's trades (one at another price) and that day's
+reconciliation, so a break is open. Idempotent: a company that already has instruments is
+left alone.
 """
 
 from __future__ import annotations
@@ -234,6 +236,78 @@ def _trades(company: Company, spec: dict[str, Any], ref: dict[str, Any]) -> int:
     return booked
 
 
+def fix_report(trade: Any, broker_ref: str, price: str | None = None) -> bytes:
+    """A FIX 4.4 execution report (ExecType F) confirming ``trade`` as its broker would."""
+    import simplefix
+
+    from trastienda.trading.forms import decimal_text
+    from trastienda.trading.models import PRICE_PLACES, QUANTITY_PLACES
+
+    message = simplefix.FixMessage()
+    message.append_pair(8, "FIX.4.4")
+    message.append_pair(35, "8")
+    message.append_pair(49, trade.broker.fix_comp_id or trade.broker.code)
+    message.append_pair(56, "TRASTIENDA")
+    message.append_pair(17, broker_ref)
+    message.append_pair(11, trade.trade_id)
+    message.append_pair(150, "F")
+    message.append_pair(39, "2")
+    message.append_pair(1, trade.account.code)
+    message.append_pair(55, trade.instrument.code)
+    if trade.instrument.isin:
+        message.append_pair(48, trade.instrument.isin)
+        message.append_pair(22, "4")
+    message.append_pair(54, "1" if trade.side == "buy" else "2")
+    message.append_pair(32, decimal_text(trade.quantity, QUANTITY_PLACES))
+    message.append_pair(31, price or decimal_text(trade.price, PRICE_PLACES))
+    message.append_pair(15, trade.currency)
+    message.append_pair(75, trade.trade_date.strftime("%Y%m%d"))
+    if trade.settlement_date:
+        message.append_pair(64, trade.settlement_date.strftime("%Y%m%d"))
+    fees = int(trade.fees) + int(trade.commission)
+    if fees:
+        from trastienda.core.money import Money
+
+        message.append_pair(12, str(Money(fees, trade.currency).to_decimal()))
+        message.append_pair(13, "3")
+    encoded: bytes = message.encode()
+    return encoded
+
+
+def _confirmations(company: Company) -> tuple[int, int]:
+    """Confirm the equity trades of the latest day with one at another price; reconcile it."""
+    from trastienda.trading.models import Trade
+    from trastienda.trading.reconciliation import confirmations_import, trades_reconcile
+
+    trades = list(
+        Trade.objects.for_company(company)
+        .filter(is_current=True, status=Trade.Status.ACTIVE, instrument__type="equity")
+        .select_related("broker", "account", "instrument")
+        .order_by("-trade_date", "trade_id")
+    )
+    if not trades:
+        return 0, 0
+    day = trades[0].trade_date
+    chosen = [t for t in trades if t.trade_date == day][:3]
+    lines = []
+    for n, trade in enumerate(chosen):
+        price = None
+        if n == 0:
+            price = str(scaled_price(trade.price) + Decimal("0.01"))
+        lines.append(fix_report(trade, f"{trade.broker.code}-{day:%Y%m%d}-{n + 1:03d}", price))
+    result = confirmations_import(
+        company=company, content=b"\n".join(lines) + b"\n", filename=f"fills-{day}.fix"
+    )
+    run = trades_reconcile(company=company, trade_date=day)
+    return result.imported, run.breaks
+
+
+def scaled_price(price: int) -> Decimal:
+    from trastienda.trading.models import PRICE_PLACES
+
+    return Decimal(int(price)).scaleb(-PRICE_PLACES)
+
+
 @demo_step(order=400)
 def trading(ctx: DemoContext) -> None:
     """Reference data and a few weeks of trades, one amended and one cancelled."""
@@ -245,7 +319,11 @@ def trading(ctx: DemoContext) -> None:
             with transaction.atomic():
                 ref = _reference_data(company, spec)
                 count = _trades(company, spec, ref)
+                confirmed, breaks = _confirmations(company)
         except (ValidationError, ValueError, ImportError) as exc:  # the demo goes on
             ctx.log(f"  trading {company.code}: {getattr(exc, 'messages', exc)}")
             continue
-        ctx.log(f"  trading {company.code}: {count} trades, one amended, one cancelled")
+        ctx.log(
+            f"  trading {company.code}: {count} trades, one amended, one cancelled; "
+            f"{confirmed} confirmations, {breaks} breaks"
+        )

@@ -9,7 +9,17 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from trastienda.core.filters import CompanyFilterSet
-from trastienda.trading.models import Broker, Desk, Instrument, Trade, Trader, TradingAccount
+from trastienda.trading.models import (
+    Break,
+    Broker,
+    Confirmation,
+    Desk,
+    Instrument,
+    ReconciliationRun,
+    Trade,
+    Trader,
+    TradingAccount,
+)
 
 
 def _narrow(filterset: Any, **querysets: Any) -> None:
@@ -140,6 +150,66 @@ class TradeFilterSet(CompanyFilterSet):
 
     def filter_all_versions(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset  # applied by the list itself, bound or not (see wants_all_versions)
+
+
+class ConfirmationFilterSet(CompanyFilterSet):
+    search_fields = ("broker_ref", "trade_ref", "instrument__code")
+    trade_date_from = django_filters.DateFilter(
+        field_name="trade_date", lookup_expr="gte", label=_("Trade date from")
+    )
+    trade_date_to = django_filters.DateFilter(
+        field_name="trade_date", lookup_expr="lte", label=_("Trade date to")
+    )
+    broker = django_filters.ModelChoiceFilter(queryset=Broker.objects.none(), label=_("Broker"))
+    instrument = django_filters.ModelChoiceFilter(
+        queryset=Instrument.objects.none(), label=_("Instrument")
+    )
+    state = django_filters.ChoiceFilter(choices=Confirmation.State.choices, label=_("State"))
+
+    class Meta:
+        model = Confirmation
+        fields = ("trade_date_from", "trade_date_to", "broker", "instrument", "state")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _narrow(self, broker=Broker, instrument=Instrument)
+
+
+class ReconciliationRunFilterSet(CompanyFilterSet):
+    trade_date = django_filters.DateFilter(label=_("Trade date"))
+
+    class Meta:
+        model = ReconciliationRun
+        fields = ("trade_date",)
+
+
+class BreakFilterSet(CompanyFilterSet):
+    search_fields = ("instrument", "account", "comment", "resolution")
+    state = django_filters.ChoiceFilter(choices=Break.State.choices, label=_("State"))
+    kind = django_filters.ChoiceFilter(choices=Break.Kind.choices, label=_("Kind"))
+    broker = django_filters.ModelChoiceFilter(queryset=Broker.objects.none(), label=_("Broker"))
+    trade_date = django_filters.DateFilter(label=_("Trade date"))
+    owner = django_filters.ModelChoiceFilter(queryset=None, label=_("Owner"))
+
+    class Meta:
+        model = Break
+        fields = ("state", "kind", "broker", "trade_date", "owner")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _narrow(self, broker=Broker)
+        company = getattr(getattr(self, "request", None), "company", None)
+        self.filters["owner"].queryset = company_members(company)
+
+
+def company_members(company: Any) -> QuerySet[Any]:
+    """The users with a membership of ``company``, by username."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    if company is None:
+        return users.none()
+    return users.filter(memberships__company=company).distinct().order_by("username")
 
 
 def wants_all_versions(params: Any) -> bool:

@@ -318,3 +318,69 @@ class TradeImportForm(BootstrapMixin, forms.Form):
         if upload.size > IMPORT_MAX_BYTES:
             raise forms.ValidationError(_("The file is too large (at most 10 MB)."))
         return upload
+
+
+# --- confirmations and reconciliation ---------------------------------------------------------
+
+
+class ConfirmationImportForm(BootstrapMixin, forms.Form):
+    broker = forms.ModelChoiceField(
+        label=_("broker"),
+        queryset=Broker.objects.none(),
+        required=False,
+        help_text=_(
+            "Required for CSV and XLSX files (read with the broker's saved column mapping); "
+            "FIX messages name their broker (SenderCompID)."
+        ),
+    )
+    file = forms.FileField(
+        label=_("file"),
+        help_text=_("FIX 4.4 execution reports, or the broker's CSV or XLSX file."),
+    )
+
+    def __init__(self, *args: Any, company: Company | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["broker"].queryset = (  # type: ignore[attr-defined]
+            Broker.objects.for_company(company).order_by("code")
+            if company is not None
+            else Broker.objects.none()
+        )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise forms.ValidationError(_("The file is too large (at most 10 MB)."))
+        return upload
+
+
+class ReconcileForm(BootstrapMixin, forms.Form):
+    trade_date = forms.DateField(
+        label=_("trade date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The trades of this date are matched against the active confirmations."),
+    )
+
+
+class BreakAssignForm(BootstrapMixin, forms.Form):
+    owner = forms.ModelChoiceField(label=_("owner"), queryset=Broker.objects.none(), required=False)
+    comment = forms.CharField(
+        label=_("comment"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, company: Company | None = None, **kwargs: Any) -> None:
+        from trastienda.trading.filters import company_members
+
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = company_members(company)  # type: ignore[attr-defined]
+
+
+class BreakResolveForm(BootstrapMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("How the break was resolved."),
+    )

@@ -305,3 +305,179 @@ class Trade(CompanyOwned):
 
     def get_absolute_url(self) -> str:
         return reverse("trading:trade_detail", kwargs={"company": self.company.code, "pk": self.pk})
+
+
+class Confirmation(CompanyOwned):
+    """An execution as a broker confirms it (FIX execution report or a line of its file).
+    A later cancel (FIX ExecType H) marks the one it refers to cancelled; a correct (G)
+    cancels it and stands in its place."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", pgettext_lazy("confirmation", "Active")
+        CANCELLED = "cancelled", pgettext_lazy("confirmation", "Cancelled")
+
+    broker = models.ForeignKey(
+        Broker, on_delete=models.PROTECT, related_name="confirmations", verbose_name=_("broker")
+    )
+    broker_ref = models.CharField(_("broker reference"), max_length=80)
+    trade_ref = models.CharField(_("trade reference"), max_length=80, blank=True)
+    trade_date = models.DateField(_("trade date"))
+    trade_time = models.DateTimeField(_("trade time"), null=True, blank=True)
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="+", verbose_name=_("instrument")
+    )
+    account = models.ForeignKey(
+        TradingAccount,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("account"),
+    )
+    side = models.CharField(_("side"), max_length=4, choices=Trade.Side.choices)
+    quantity = models.BigIntegerField(_("quantity"))
+    price = models.BigIntegerField(_("price"))
+    currency = models.CharField(_("currency"), max_length=3)
+    fees = models.BigIntegerField(_("fees"), default=0)
+    settlement_date = models.DateField(_("settlement date"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default="active")
+    source = models.CharField(_("source"), max_length=10)
+    file_hash = models.CharField(_("file fingerprint"), max_length=64)
+    imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("confirmation")
+        verbose_name_plural = _("confirmations")
+        ordering = ["-trade_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["broker", "broker_ref"], name="trading_confirmation_ref_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "trade_date", "state"], name="trading_conf_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.broker.code} {self.broker_ref}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "trading:confirmation_detail", kwargs={"company": self.company.code, "pk": self.pk}
+        )
+
+
+class ReconciliationRun(CompanyOwned):
+    """One reconciliation of the trades of a trade date against the brokers' confirmations."""
+
+    trade_date = models.DateField(_("trade date"))
+    trades = models.PositiveIntegerField(_("trades"), default=0)
+    confirmations = models.PositiveIntegerField(_("confirmations"), default=0)
+    matched = models.PositiveIntegerField(_("matched"), default=0)
+    breaks = models.PositiveIntegerField(_("breaks"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("run by"),
+    )
+    created_at = models.DateTimeField(_("run"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.trade_date} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "trading:reconciliationrun_detail",
+            kwargs={"company": self.company.code, "pk": self.pk},
+        )
+
+
+class Break(CompanyOwned):
+    """A difference between our trades and a broker's confirmations. A re-run keeps a break
+    that is still there (same ``fingerprint``: kind, key, ids) with its owner, comments and
+    age, adds new ones and resolves those that went away."""
+
+    class Kind(models.TextChoices):
+        MISSING_BROKER = "missing_right", _("Not confirmed by the broker")
+        MISSING_OURS = "missing_left", _("Confirmed, not in our trades")
+        QUANTITY = "quantity", _("Quantity")
+        PRICE = "price", _("Price")
+        SETTLEMENT = "settlement_date", _("Settlement date")
+        FEES = "fees", _("Fees")
+        DUPLICATE = "duplicate", _("Duplicate")
+        ACCOUNT = "account", _("Account")
+        SIDE = "side", _("Side")
+        TRADE_REF = "trade_ref", _("Trade reference")
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("state", "Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default="open")
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    trade_date = models.DateField(_("trade date"))
+    broker = models.ForeignKey(
+        Broker, on_delete=models.PROTECT, related_name="breaks", verbose_name=_("broker")
+    )
+    instrument = models.CharField(_("instrument"), max_length=40)
+    account = models.CharField(_("account"), max_length=30)
+    side = models.CharField(_("side"), max_length=4, choices=Trade.Side.choices, blank=True)
+    trades = models.JSONField(_("trades"), default=list)
+    confirmations = models.JSONField(_("confirmations"), default=list)
+    our_value = models.CharField(_("our value"), max_length=60, blank=True)
+    broker_value = models.CharField(_("broker's value"), max_length=60, blank=True)
+    difference = models.CharField(_("difference"), max_length=60, blank=True)
+    first_run = models.ForeignKey(
+        ReconciliationRun,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("found by"),
+    )
+    last_run = models.ForeignKey(
+        ReconciliationRun,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("last seen by"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    resolution = models.CharField(_("resolution"), max_length=300, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("break")
+        verbose_name_plural = _("breaks")
+        ordering = ["trade_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "fingerprint"],
+                condition=models.Q(state="open"),
+                name="trading_break_open_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "state", "broker"], name="trading_break_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.instrument} {self.trade_date}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("trading:break_detail", kwargs={"company": self.company.code, "pk": self.pk})

@@ -7,15 +7,19 @@ from decimal import Decimal
 from typing import Any
 
 import django_tables2 as tables
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trastienda.core.tables import NUM, BaseTable, MoneyColumn
 from trastienda.trading.models import (
     PRICE_PLACES,
     QUANTITY_PLACES,
+    Break,
     Broker,
+    Confirmation,
     Desk,
     Instrument,
+    ReconciliationRun,
     Trade,
     Trader,
     TradingAccount,
@@ -179,4 +183,152 @@ class TradeTable(BaseTable):
             "currency",
             "gross_amount",
             "late",
+        )
+
+
+class ConfirmationTable(BaseTable):
+    broker_ref = tables.Column(linkify=_link)
+    broker = tables.Column(accessor="broker__code", verbose_name=_("Broker"))
+    instrument = tables.Column(accessor="instrument__code", verbose_name=_("Instrument"))
+    account = tables.Column(accessor="account__code", verbose_name=_("Account"))
+    quantity = ScaledColumn(places=QUANTITY_PLACES, verbose_name=_("Quantity"))
+    price = ScaledColumn(places=PRICE_PLACES, verbose_name=_("Price"))
+    fees = MoneyColumn(verbose_name=_("Fees"))
+
+    class Meta(BaseTable.Meta):
+        model = Confirmation
+        fields = (
+            "pk",
+            "broker_ref",
+            "broker",
+            "trade_ref",
+            "trade_date",
+            "settlement_date",
+            "instrument",
+            "account",
+            "side",
+            "quantity",
+            "price",
+            "currency",
+            "fees",
+            "state",
+            "source",
+            "imported_at",
+        )
+        default_columns = (
+            "broker_ref",
+            "broker",
+            "trade_ref",
+            "trade_date",
+            "instrument",
+            "account",
+            "side",
+            "quantity",
+            "price",
+            "currency",
+            "fees",
+            "state",
+        )
+
+
+class ReconciliationRunTable(BaseTable):
+    id = tables.Column(linkify=_link, verbose_name=_("Run"), attrs=NUM)
+    trades = tables.Column(attrs=NUM)
+    confirmations = tables.Column(attrs=NUM)
+    matched = tables.Column(attrs=NUM)
+    breaks = tables.Column(attrs=NUM)
+    created_by = tables.Column(accessor="created_by__username", verbose_name=_("Run by"))
+
+    class Meta(BaseTable.Meta):
+        model = ReconciliationRun
+        fields = (
+            "pk",
+            "id",
+            "trade_date",
+            "trades",
+            "confirmations",
+            "matched",
+            "breaks",
+            "created_by",
+            "created_at",
+        )
+        default_columns = (
+            "id",
+            "trade_date",
+            "trades",
+            "confirmations",
+            "matched",
+            "breaks",
+            "created_by",
+            "created_at",
+        )
+
+
+class AgeColumn(tables.Column):
+    """Days since the break was opened (until it was resolved)."""
+
+    exports_value = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("attrs", NUM)
+        kwargs.setdefault("accessor", "opened_at")
+        kwargs.setdefault("orderable", False)
+        super().__init__(*args, **kwargs)
+
+    def render(self, value: Any, record: Any) -> Any:
+        return break_age(record)
+
+    def value(self, value: Any, record: Any) -> Any:
+        return break_age(record)
+
+
+def break_age(record: Any) -> int | None:
+    """Whole days from ``opened_at`` to its resolution (or now)."""
+    if record.opened_at is None:
+        return None
+    end = record.resolved_at or timezone.now()
+    return max((end - record.opened_at).days, 0)
+
+
+class BreakTable(BaseTable):
+    id = tables.Column(linkify=_link, verbose_name=_("Break"), attrs=NUM)
+    broker = tables.Column(accessor="broker__code", verbose_name=_("Broker"))
+    owner = tables.Column(accessor="owner__username", verbose_name=_("Owner"))
+    age = AgeColumn(verbose_name=_("Age (days)"))
+
+    class Meta(BaseTable.Meta):
+        model = Break
+        fields = (
+            "pk",
+            "id",
+            "state",
+            "kind",
+            "trade_date",
+            "broker",
+            "instrument",
+            "account",
+            "side",
+            "our_value",
+            "broker_value",
+            "difference",
+            "owner",
+            "age",
+            "opened_at",
+            "resolved_at",
+            "resolution",
+        )
+        default_columns = (
+            "id",
+            "state",
+            "kind",
+            "trade_date",
+            "broker",
+            "instrument",
+            "account",
+            "side",
+            "our_value",
+            "broker_value",
+            "difference",
+            "owner",
+            "age",
         )

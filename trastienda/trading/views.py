@@ -12,6 +12,14 @@
 - ``trades/import/``: upload a CSV or XLSX file of trades
   (:func:`~trastienda.trading.services.trades_import`), imported in the request, all or
   nothing; a refused file shows its problems by line.
+- ``confirmations/``: the brokers' confirmations (read only) and ``confirmations/import/``
+  (:func:`~trastienda.trading.reconciliation.confirmations_import`, all or nothing).
+- ``reconciliation-runs/``: the runs and ``reconciliation-runs/reconcile/`` (a trade date,
+  :func:`~trastienda.trading.reconciliation.trades_reconcile`).
+- ``breaks/``: the breaks, open ones by broker and kind on top
+  (:func:`~trastienda.trading.reconciliation.open_breaks_by`), and on a break's page Assign
+  (:func:`~trastienda.trading.reconciliation.break_assign`) and Resolve
+  (:func:`~trastienda.trading.reconciliation.break_resolve`).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import include, path
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -36,24 +44,32 @@ from trastienda.core.generic import (
     ObjectViews,
     RefusedBulkDeleteView,
     RefusedDeleteView,
+    RefusedEditView,
     company_url,
 )
 from trastienda.core.money import Money
 from trastienda.core.permissions import has_perm, model_perm
-from trastienda.trading import reference, services
+from trastienda.trading import reconciliation, reference, services
 from trastienda.trading.filters import (
+    BreakFilterSet,
     BrokerFilterSet,
+    ConfirmationFilterSet,
     DeskFilterSet,
     InstrumentFilterSet,
+    ReconciliationRunFilterSet,
     TradeFilterSet,
     TraderFilterSet,
     TradingAccountFilterSet,
     wants_all_versions,
 )
 from trastienda.trading.forms import (
+    BreakAssignForm,
+    BreakResolveForm,
     BrokerForm,
+    ConfirmationImportForm,
     DeskForm,
     InstrumentForm,
+    ReconcileForm,
     TradeAmendForm,
     TradeCancelForm,
     TradeForm,
@@ -65,17 +81,23 @@ from trastienda.trading.forms import (
 from trastienda.trading.models import (
     PRICE_PLACES,
     QUANTITY_PLACES,
+    Break,
     Broker,
+    Confirmation,
     Desk,
     Instrument,
+    ReconciliationRun,
     Trade,
     Trader,
     TradingAccount,
 )
 from trastienda.trading.tables import (
+    BreakTable,
     BrokerTable,
+    ConfirmationTable,
     DeskTable,
     InstrumentTable,
+    ReconciliationRunTable,
     TraderTable,
     TradeTable,
     TradingAccountTable,
@@ -543,6 +565,375 @@ class TradeViews(ObjectViews):
         ]
 
 
+# --- confirmations and reconciliation ---------------------------------------------------------
+
+
+class ReadOnlyListView(ObjectListView):
+    """A generic list without "Add" nor bulk delete: its rows come from a service; an optional
+    button (``action_name``, ``action_perm``) leads to the page that makes them."""
+
+    action_name: str = ""
+    action_verb: str = "add"
+
+    def apply_columns(self, table: Any, columns: list[str]) -> None:
+        super().apply_columns(table, columns)
+        table.columns.hide("pk")
+
+    def base_context(self, **extra: Any) -> dict[str, Any]:
+        ctx = super().base_context(**extra)
+        ctx.update(can_add=False, can_delete=False)
+        if self.action_name:
+            ctx.update(
+                can_act=has_perm(self.request, model_perm(self.views.model, self.action_verb)),
+                act_url=company_url(self.request, self.action_name),
+            )
+        return ctx
+
+
+class ReadOnlyDetailView(ObjectDetailView):
+    def base_context(self, **extra: Any) -> dict[str, Any]:
+        ctx = super().base_context(**extra)
+        ctx.update(can_change=False, can_delete=False)
+        return ctx
+
+
+class ConfirmationListView(ReadOnlyListView):
+    template_name = "trading/confirmation_list.html"
+    action_name = "trading:confirmation_import"
+
+
+class ConfirmationImportView(CompanyView):
+    """GET: the broker and the file. POST: import it, all or nothing; errors by line."""
+
+    template_name = "trading/confirmation_import.html"
+
+    def get_required_perm(self) -> str:
+        return model_perm(Confirmation, "add")
+
+    def page(
+        self, form: ConfirmationImportForm, *, status: int = 200, **extra: Any
+    ) -> HttpResponse:
+        title = _("Import confirmations")
+        ctx = self.base_context(form=form, title=title, **extra)
+        ctx["breadcrumbs"].append({"label": title, "url": None})
+        return render(self.request, self.template_name, ctx, status=status)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.page(ConfirmationImportForm(company=request.company))  # type: ignore[attr-defined]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        company = request.company  # type: ignore[attr-defined]
+        form = ConfirmationImportForm(request.POST, request.FILES, company=company)
+        if not form.is_valid():
+            return self.page(form, status=400)
+        upload = form.cleaned_data["file"]
+        try:
+            result = reconciliation.confirmations_import(
+                company=company,
+                content=upload.read(),
+                filename=upload.name,
+                broker=form.cleaned_data["broker"],
+                user=request.user,
+            )
+        except ValidationError as exc:
+            return self.page(form, status=400, errors=import_errors(exc))
+        return self.page(
+            ConfirmationImportForm(company=company),
+            result=result,
+            confirmations_url=company_url(request, "trading:confirmation_list"),
+            reconcile_url=company_url(request, "trading:reconcile"),
+        )
+
+
+class ConfirmationViews(ObjectViews):
+    model = Confirmation
+    table = ConfirmationTable
+    filterset = ConfirmationFilterSet
+    select_related = ("company", "broker", "instrument", "account")
+    list_view = ConfirmationListView
+    detail_view = ReadOnlyDetailView
+    edit_view = RefusedEditView
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
+    detail_fields = (
+        "broker",
+        "broker_ref",
+        "trade_ref",
+        "state",
+        "trade_date",
+        "trade_time",
+        "settlement_date",
+        "instrument",
+        "account",
+        "side",
+        "quantity",
+        "price",
+        "currency",
+        "fees",
+        "source",
+        "file_hash",
+        "imported_at",
+    )
+
+    @classmethod
+    def detail_values(cls, obj: Any) -> list[tuple[str, Any]]:
+        shown = []
+        for name, (label, value) in zip(cls.detail_fields, super().detail_values(obj), strict=True):
+            special = trade_field_display(obj, name)
+            shown.append((label, value if special is None else special))
+        return shown
+
+    @classmethod
+    def urls(cls) -> list[Any]:
+        bind = {"views": cls}
+        return [
+            *super().urls(),
+            path("import/", ConfirmationImportView.as_view(**bind), name="confirmation_import"),
+        ]
+
+
+class ReconciliationRunListView(ReadOnlyListView):
+    template_name = "trading/reconciliationrun_list.html"
+    action_name = "trading:reconcile"
+
+
+class ReconciliationRunDetailView(ReadOnlyDetailView):
+    def base_context(self, **extra: Any) -> dict[str, Any]:
+        ctx = super().base_context(**extra)
+        run = extra.get("object")
+        if run is not None:
+            ctx["run_breaks"] = list(
+                Break.objects.filter(company=run.company, last_run=run)
+                .select_related("company", "broker", "owner")
+                .order_by("kind", "id")
+            )
+            ctx["breaks_url"] = company_url(self.request, "trading:break_list")
+        return ctx
+
+
+class ReconcileView(CompanyView):
+    """GET: a trade date. POST: reconcile it and show the run."""
+
+    template_name = "trading/reconcile.html"
+
+    def get_required_perm(self) -> str:
+        return model_perm(ReconciliationRun, "add")
+
+    def page(self, form: ReconcileForm, status: int = 200) -> HttpResponse:
+        title = _("Reconcile a trade date")
+        ctx = self.base_context(form=form, title=title)
+        ctx["breadcrumbs"].append({"label": title, "url": None})
+        return render(self.request, self.template_name, ctx, status=status)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.page(ReconcileForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ReconcileForm(request.POST)
+        if not form.is_valid():
+            return self.page(form, status=400)
+        try:
+            run = reconciliation.trades_reconcile(
+                company=request.company,  # type: ignore[attr-defined]
+                trade_date=form.cleaned_data["trade_date"],
+                user=request.user,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            return self.page(form, status=400)
+        messages.success(
+            request,
+            _("Reconciled %(date)s: %(matched)d matched, %(breaks)d breaks.")
+            % {"date": run.trade_date, "matched": run.matched, "breaks": run.breaks},
+        )
+        return HttpResponseRedirect(run.get_absolute_url())
+
+
+class ReconciliationRunViews(ObjectViews):
+    model = ReconciliationRun
+    table = ReconciliationRunTable
+    filterset = ReconciliationRunFilterSet
+    select_related = ("company", "created_by")
+    list_view = ReconciliationRunListView
+    detail_view = ReconciliationRunDetailView
+    edit_view = RefusedEditView
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
+    detail_template = "trading/reconciliationrun_detail_extra.html"
+    detail_fields = (
+        "trade_date",
+        "trades",
+        "confirmations",
+        "matched",
+        "breaks",
+        "created_by",
+        "created_at",
+    )
+
+    @classmethod
+    def urls(cls) -> list[Any]:
+        bind = {"views": cls}
+        return [
+            *super().urls(),
+            path("reconcile/", ReconcileView.as_view(**bind), name="reconcile"),
+        ]
+
+
+class BreakListView(ReadOnlyListView):
+    """The generic list of breaks with the open ones by broker and kind on top."""
+
+    template_name = "trading/break_list.html"
+    action_name = "trading:reconcile"
+
+    def base_context(self, **extra: Any) -> dict[str, Any]:
+        ctx = super().base_context(**extra)
+        kinds = dict(Break.Kind.choices)
+        rows = [
+            (broker, kind, kinds.get(kind, kind), count)
+            for broker, kind, count in reconciliation.open_breaks_by(
+                self.request.company  # type: ignore[attr-defined]
+            )
+        ]
+        ctx.update(
+            open_by=rows,
+            open_total=sum(row[3] for row in rows),
+            can_act=has_perm(self.request, model_perm(ReconciliationRun, "add")),
+        )
+        return ctx
+
+
+class BreakDetailView(ReadOnlyDetailView):
+    """The break, the trades and confirmations it names, and Assign and Resolve."""
+
+    def base_context(self, **extra: Any) -> dict[str, Any]:
+        ctx = super().base_context(**extra)
+        item = extra.get("object")
+        if item is None:
+            return ctx
+        request = self.request
+        company = request.company  # type: ignore[attr-defined]
+        ctx.update(
+            break_trades=list(
+                Trade.objects.for_company(company).filter(pk__in=item.trades).order_by("pk")
+            ),
+            break_confirmations=list(
+                Confirmation.objects.for_company(company)
+                .filter(pk__in=item.confirmations)
+                .select_related("company", "broker")
+                .order_by("pk")
+            ),
+            can_work=item.state == Break.State.OPEN
+            and has_perm(request, model_perm(Break, "change")),
+            assign_form=extra.get("assign_form")
+            or BreakAssignForm(
+                company=company,
+                initial={"owner": item.owner_id},
+            ),
+            resolve_form=extra.get("resolve_form") or BreakResolveForm(),
+            assign_url=company_url(request, "trading:break_assign", pk=item.pk),
+            resolve_url=company_url(request, "trading:break_resolve", pk=item.pk),
+        )
+        return ctx
+
+
+class BreakActionView(CompanyView):
+    """A POST on a break (Assign, Resolve); a refused form shows the break's page again."""
+
+    def get_required_perm(self) -> str:
+        return model_perm(Break, "change")
+
+    def refused(self, item: Break, **forms_: Any) -> HttpResponse:
+        detail = BreakDetailView(views=self.views)
+        detail.setup(self.request, pk=item.pk)
+        ctx = detail.base_context(
+            object=item,
+            fields=self.views.detail_values(item),
+            extra_template=self.views.detail_template,
+            **forms_,
+        )
+        ctx["breadcrumbs"].append({"label": str(item), "url": None})
+        return render(self.request, detail.template_name, ctx, status=400)
+
+    def open_break(self) -> Break:
+        item: Break = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        return item
+
+
+class BreakAssignView(BreakActionView):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = self.open_break()
+        form = BreakAssignForm(request.POST, company=request.company)  # type: ignore[attr-defined]
+        if not form.is_valid():
+            return self.refused(item, assign_form=form)
+        owner = form.cleaned_data["owner"]
+        reconciliation.break_assign(
+            instance=item, owner=owner, comment=form.cleaned_data["comment"]
+        )
+        if owner is not None:
+            messages.success(request, _("Break assigned to %(user)s.") % {"user": owner})
+        else:
+            messages.success(request, _("Break updated."))
+        return HttpResponseRedirect(item.get_absolute_url())
+
+
+class BreakResolveView(BreakActionView):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = self.open_break()
+        form = BreakResolveForm(request.POST)
+        if not form.is_valid():
+            return self.refused(item, resolve_form=form)
+        try:
+            reconciliation.break_resolve(
+                instance=item, reason=form.cleaned_data["reason"], user=request.user
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+            return self.refused(item, resolve_form=form)
+        messages.success(request, _("Break resolved."))
+        return HttpResponseRedirect(item.get_absolute_url())
+
+
+class BreakViews(ObjectViews):
+    model = Break
+    table = BreakTable
+    filterset = BreakFilterSet
+    select_related = ("company", "broker", "owner", "first_run", "last_run")
+    list_view = BreakListView
+    detail_view = BreakDetailView
+    edit_view = RefusedEditView
+    delete_view = RefusedDeleteView
+    bulk_delete_view = RefusedBulkDeleteView
+    detail_template = "trading/break_detail_extra.html"
+    detail_fields = (
+        "kind",
+        "state",
+        "trade_date",
+        "broker",
+        "instrument",
+        "account",
+        "side",
+        "our_value",
+        "broker_value",
+        "difference",
+        "owner",
+        "comment",
+        "first_run",
+        "last_run",
+        "opened_at",
+        "resolved_at",
+        "resolution",
+    )
+
+    @classmethod
+    def urls(cls) -> list[Any]:
+        bind = {"views": cls}
+        return [
+            *super().urls(),
+            path("<int:pk>/assign/", BreakAssignView.as_view(**bind), name="break_assign"),
+            path("<int:pk>/resolve/", BreakResolveView.as_view(**bind), name="break_resolve"),
+        ]
+
+
 urlpatterns: list[Any] = [
     path("trades/", include(TradeViews.urls())),
     path("instruments/", include(InstrumentViews.urls())),
@@ -550,12 +941,18 @@ urlpatterns: list[Any] = [
     path("brokers/", include(BrokerViews.urls())),
     path("traders/", include(TraderViews.urls())),
     path("desks/", include(DeskViews.urls())),
+    path("confirmations/", include(ConfirmationViews.urls())),
+    path("reconciliation-runs/", include(ReconciliationRunViews.urls())),
+    path("breaks/", include(BreakViews.urls())),
 ]
 
 __all__ = [
+    "BreakViews",
     "BrokerViews",
+    "ConfirmationViews",
     "DeskViews",
     "InstrumentViews",
+    "ReconciliationRunViews",
     "TradeAmendView",
     "TradeCancelView",
     "TradeCreateView",

@@ -5,10 +5,16 @@ batch).
   header row with the field names of :data:`trastienda.trading.services.TRADE_FIELDS`); new
   trade ids are booked, changed ones get a new version; all or nothing, exit 1 with every
   problem by line.
+- ``trading import confirmations FILE --company CODE [--broker CODE]``: a broker's FIX 4.4
+  execution reports (or its CSV/XLSX with ``--broker``), all or nothing, exit 1 with every
+  problem by line.
+- ``trading reconcile --company CODE --date YYYY-MM-DD``: reconcile the trades of the date
+  against the confirmations; prints the matched count and the open breaks by kind.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +27,7 @@ from trastienda.core.models import Company
 
 
 class Command(BaseCommand):
-    help = "Trading: import trades FILE."
+    help = "Trading: import trades|confirmations FILE; reconcile a trade date."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -30,6 +36,15 @@ class Command(BaseCommand):
         trades = kinds.add_parser("trades", help="Front-office trades (CSV or XLSX).")
         trades.add_argument("file")
         trades.add_argument("--company", required=True, help="Company code.")
+        confirmations = kinds.add_parser(
+            "confirmations", help="A broker's confirmations (FIX 4.4, CSV or XLSX)."
+        )
+        confirmations.add_argument("file")
+        confirmations.add_argument("--company", required=True, help="Company code.")
+        confirmations.add_argument("--broker", default="", help="Broker code (CSV/XLSX).")
+        rec = sub.add_parser("reconcile", help="Reconcile a trade date.")
+        rec.add_argument("--company", required=True, help="Company code.")
+        rec.add_argument("--date", required=True, help="Trade date, YYYY-MM-DD.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         code = str(options["company"]).strip().upper()
@@ -37,7 +52,12 @@ class Command(BaseCommand):
         if company is None:
             raise CommandError(_("Unknown company %(code)s.") % {"code": options["company"]})
         with context.acting(company=company, source="cli"):
-            self.import_trades(company, Path(options["file"]))
+            if options["action"] == "reconcile":
+                self.reconcile(company, str(options["date"]))
+            elif options["kind"] == "confirmations":
+                self.import_confirmations(company, Path(options["file"]), options["broker"])
+            else:
+                self.import_trades(company, Path(options["file"]))
 
     def import_trades(self, company: Company, path: Path) -> None:
         from trastienda.banking.jobs import error_messages
@@ -60,3 +80,64 @@ class Command(BaseCommand):
                 % {"booked": result.booked, "amended": result.amended, "late": result.late}
             )
         )
+
+    def import_confirmations(self, company: Company, path: Path, broker: str) -> None:
+        from trastienda.banking.jobs import error_messages
+        from trastienda.trading.reconciliation import confirmations_import
+
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            result = confirmations_import(
+                company=company, content=content, filename=path.name, broker=broker or None
+            )
+        except ValidationError as exc:
+            for text in error_messages(exc):
+                self.stderr.write(self.style.ERROR(text))
+            self.stderr.write(_("Nothing was imported."))
+            raise SystemExit(1) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("%(imported)d confirmations imported, %(cancelled)d cancelled.")
+                % {"imported": result.imported, "cancelled": result.cancelled}
+            )
+        )
+
+    def reconcile(self, company: Company, date: str) -> None:
+        from trastienda.trading.models import Break
+        from trastienda.trading.reconciliation import trades_reconcile
+
+        try:
+            trade_date = dt.date.fromisoformat(date.strip())
+        except ValueError as exc:
+            raise CommandError(
+                _("%(value)r is not a date (YYYY-MM-DD).") % {"value": date}
+            ) from exc
+        run = trades_reconcile(company=company, trade_date=trade_date)
+        self.stdout.write(
+            self.style.SUCCESS(
+                _(
+                    "Run %(run)s of %(date)s: %(trades)d trades, %(confirmations)d confirmations, "
+                    "%(matched)d matched, %(breaks)d breaks."
+                )
+                % {
+                    "run": run.pk,
+                    "date": trade_date,
+                    "trades": run.trades,
+                    "confirmations": run.confirmations,
+                    "matched": run.matched,
+                    "breaks": run.breaks,
+                }
+            )
+        )
+        kinds = dict(Break.Kind.choices)
+        open_breaks = Break.objects.filter(
+            company=company, trade_date=trade_date, state=Break.State.OPEN
+        )
+        counts: dict[str, int] = {}
+        for kind in open_breaks.values_list("kind", flat=True):
+            counts[kind] = counts.get(kind, 0) + 1
+        for kind, count in sorted(counts.items()):
+            self.stdout.write(f"  {kinds.get(kind, kind)}: {count}")

@@ -1,0 +1,417 @@
+"""Confirmations and the reconciliation of trades against them.
+
+``confirmations_import`` reads a broker's file (FIX 4.4 execution reports, or CSV/XLSX with the
+broker's saved column mapping), all or nothing, errors by line. ``trades_reconcile`` matches
+the current trades of a trade date against the active confirmations with the bulk keyed
+matcher (:mod:`trastienda.matching.bulk`: equal trade date, instrument, side, account and
+broker; the broker's partial fills summed per key; a second pass without the account, then
+without the side, names near misses) and keeps the breaks: one that is still there keeps its
+owner, comment and age; one that went away is resolved by the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trastienda.audit.models import AuditAction
+from trastienda.audit.services import audit_log
+from trastienda.core.models import Company
+from trastienda.core.money import Money
+from trastienda.trading.models import (
+    PRICE_PLACES,
+    QUANTITY_PLACES,
+    Break,
+    Broker,
+    Confirmation,
+    Instrument,
+    ReconciliationRun,
+    Trade,
+    TradingAccount,
+)
+
+# Our trade id as the broker echoes it first (FIX ClOrdID), then what the trade is; a second
+# pass without the trade reference pairs confirmations that do not echo it.
+KEYS = ("trade_ref", "trade_date", "instrument", "side", "account", "broker")
+
+
+def _user(user: Any) -> Any:
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+@dataclass
+class ConfirmationImport:
+    imported: int = 0
+    cancelled: int = 0
+
+
+def _scaled(value: Decimal, places: int) -> int | None:
+    scaled = value.scaleb(places)
+    return int(scaled) if scaled == scaled.to_integral_value() else None
+
+
+def confirmations_import(
+    *,
+    company: Company,
+    content: bytes,
+    filename: str = "",
+    broker: Broker | str | None = None,
+    user: Any = None,
+) -> ConfirmationImport:
+    """Import a broker's confirmations, all or nothing. ``broker``: required for CSV/XLSX (its
+    saved mapping reads the file); FIX messages name their broker (SenderCompID: the broker's
+    ``fix_comp_id`` or code). Errors are keyed ``line N`` or ``file``."""
+    from trastienda.trading.formats import detect, read_confirmation_file
+    from trastienda.trading.formats.base import ConfirmationFormatError
+
+    brokers = list(Broker.objects.for_company(company))
+    chosen: Broker | None = None
+    if isinstance(broker, Broker):
+        chosen = broker if broker.company_id == company.pk else None
+    elif broker:
+        chosen = next((b for b in brokers if b.code == str(broker).strip()), None)
+    if broker and chosen is None:
+        raise ValidationError({"broker": [_("Unknown broker %(code)s.") % {"code": broker}]})
+    kind = detect(content, filename)
+    mapping = None
+    if kind != "fix":
+        if chosen is None:
+            raise ValidationError({"broker": [_("Choose the broker whose file this is.")]})
+        if not chosen.confirmation_mapping:
+            raise ValidationError(
+                {"broker": [_("The broker has no saved column mapping for its files.")]}
+            )
+        mapping = chosen.confirmation_mapping
+    try:
+        parsed = read_confirmation_file(
+            content, filename, mapping=mapping, broker=chosen.code if chosen else ""
+        )
+    except ConfirmationFormatError as exc:
+        raise ValidationError(
+            {(f"line {e.line}" if e.line else "file"): [e.message] for e in exc.errors}
+        ) from exc
+    by_name = {b.code: b for b in brokers}
+    by_name.update({b.fix_comp_id: b for b in brokers if b.fix_comp_id})
+    instruments = {i.code: i for i in Instrument.objects.for_company(company)}
+    instruments.update({i.isin: i for i in instruments.values() if i.isin})
+    accounts = {a.code: a for a in TradingAccount.objects.for_company(company)}
+    digest = hashlib.sha256(content).hexdigest()
+    errors: dict[str, list[str]] = {}
+    # (the broker, the new confirmation or None, the reference it cancels or "")
+    rows: list[tuple[Broker, Confirmation | None, str]] = []
+    seen: set[tuple[int, str]] = set()
+    for index, item in enumerate(parsed, start=1):
+        where = f"line {item.line or index}"
+        problems: list[str] = []
+        found_broker = chosen or by_name.get(item.broker)
+        if found_broker is None:
+            problems.append(_("Unknown broker %(code)s.") % {"code": item.broker})
+        instrument = instruments.get(item.instrument)
+        if instrument is None and item.exec_type != "H":
+            problems.append(_("Unknown instrument %(code)s.") % {"code": item.instrument})
+        account = accounts.get(item.account) if item.account else None
+        if item.account and account is None:
+            problems.append(_("Unknown account %(code)s.") % {"code": item.account})
+        quantity = _scaled(item.quantity, QUANTITY_PLACES)
+        price = _scaled(item.price, PRICE_PLACES)
+        if quantity is None or price is None:
+            problems.append(_("More decimals than a quantity or price can have."))
+        currency = item.currency or (instrument.currency if instrument else "")
+        if instrument is not None and currency != instrument.currency:
+            problems.append(
+                _("%(instrument)s trades in %(currency)s.")
+                % {"instrument": instrument.code, "currency": instrument.currency}
+            )
+        if found_broker is not None:
+            key = (found_broker.pk, item.broker_ref)
+            if key in seen or (
+                item.exec_type != "H"
+                and Confirmation.objects.filter(
+                    broker=found_broker, broker_ref=item.broker_ref
+                ).exists()
+            ):
+                problems.append(
+                    _("Confirmation %(ref)s of %(broker)s is already imported.")
+                    % {"ref": item.broker_ref, "broker": found_broker.code}
+                )
+            seen.add(key)
+        if problems:
+            errors[where] = problems
+            continue
+        assert found_broker is not None  # noqa: S101 - checked above
+        new = None
+        if item.exec_type != "H" and instrument is not None:
+            new = Confirmation(
+                company=company,
+                broker=found_broker,
+                broker_ref=item.broker_ref,
+                trade_ref=item.trade_ref,
+                trade_date=item.trade_date,
+                trade_time=item.trade_time,
+                instrument=instrument,
+                account=account,
+                side=item.side,
+                quantity=quantity or 0,
+                price=price or 0,
+                currency=currency,
+                # Percentage commissions have more places than the currency: rounded half up.
+                fees=Money.from_decimal_rounded(item.fees, currency).minor,
+                settlement_date=item.settlement_date,
+                source=kind,
+                file_hash=digest,
+            )
+        rows.append((found_broker, new, item.exec_ref if item.exec_type in "GH" else ""))
+    if errors:
+        raise ValidationError(errors)
+    result = ConfirmationImport()
+    try:
+        with transaction.atomic():
+            for row_broker, new, cancelled_ref in rows:
+                if cancelled_ref:
+                    result.cancelled += Confirmation.objects.filter(
+                        company=company, broker=row_broker, broker_ref=cancelled_ref, state="active"
+                    ).update(state=Confirmation.State.CANCELLED)
+                if new is not None:
+                    new.save()
+                    result.imported += 1
+            audit_log(
+                action=AuditAction.CREATE,
+                company=company,
+                user=user,
+                object_type="trading.confirmationimport",
+                object_repr=filename,
+                extra={"file": filename, "sha256": digest, **result.__dict__},
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"file": [_("These confirmations were imported meanwhile.")]}
+        ) from exc
+    return result
+
+
+# --- reconciliation ---------------------------------------------------------------------------
+
+
+def _frames(company: Company, trade_date: dt.date) -> tuple[Any, Any]:
+    """The two sides as polars frames: current active trades (fees + commission against the
+    broker's fees) and active confirmations of the trade date. A confirmation without a
+    settlement date settles by the market's convention."""
+    import polars as pl
+
+    from trastienda.trading import calendars
+    from trastienda.trading.services import CALENDAR_TYPES
+
+    columns = ("id", "instrument", "side", "account", "broker", "quantity", "price", "fees")
+    trades = (
+        Trade.objects.for_company(company)
+        .filter(is_current=True, status=Trade.Status.ACTIVE, trade_date=trade_date)
+        .values_list(
+            "pk", "instrument__code", "side", "account__code", "broker__code", "quantity",
+            "price", "fees", "commission", "settlement_date", "trade_id",
+        )
+    )  # fmt: skip
+    left_rows = []
+    for values in trades:
+        row = dict(zip(columns, values[:8], strict=True))
+        row.update(
+            trade_date=trade_date,
+            fees=values[7] + values[8],
+            settlement_date=values[9],
+            trade_ref=values[10],
+        )
+        left_rows.append(row)
+    confirmations = (
+        Confirmation.objects.for_company(company)
+        .filter(state=Confirmation.State.ACTIVE, trade_date=trade_date)
+        .values_list(
+            "pk", "instrument__code", "side", "account__code", "broker__code", "quantity",
+            "price", "fees", "settlement_date", "trade_ref", "instrument__type",
+            "instrument__market",
+        )
+    )  # fmt: skip
+    right_rows = []
+    for values in confirmations:
+        row = dict(zip(columns, values[:8], strict=True))
+        settlement = values[8]
+        if settlement is None:
+            try:
+                settlement = calendars.settlement_date(
+                    trade_date, CALENDAR_TYPES.get(values[10], values[10]), values[11]
+                )
+            except ValueError:
+                settlement = None
+        row.update(
+            trade_date=trade_date,
+            account=values[3] or "",
+            settlement_date=settlement,
+            trade_ref=values[9] or "",
+        )
+        right_rows.append(row)
+    return pl.DataFrame(left_rows, schema=_SCHEMA), pl.DataFrame(right_rows, schema=_SCHEMA)
+
+
+def _schema() -> dict[str, Any]:
+    import polars as pl
+
+    return {
+        "id": pl.Int64,
+        "trade_ref": pl.Utf8,
+        "trade_date": pl.Date,
+        "instrument": pl.Utf8,
+        "side": pl.Utf8,
+        "account": pl.Utf8,
+        "broker": pl.Utf8,
+        "quantity": pl.Int64,
+        "price": pl.Int64,
+        "fees": pl.Int64,
+        "settlement_date": pl.Date,
+    }
+
+
+_SCHEMA = _schema()
+
+
+def _fingerprint(row: Mapping[str, Any]) -> str:
+    parts = [
+        str(row["kind"]),
+        *(str(row.get(key) or "") for key in KEYS),
+        ",".join(str(x) for x in sorted(row.get("left_ids") or [])),
+        ",".join(str(x) for x in sorted(row.get("right_ids") or [])),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def trades_reconcile(
+    *, company: Company, trade_date: dt.date, user: Any = None, price_tolerance_bp: int = 0
+) -> ReconciliationRun:
+    """Reconcile the trades of ``trade_date`` with the brokers' confirmations and keep the
+    breaks (see the module docstring)."""
+    from trastienda.matching.bulk import KeyedConfig, match_keyed
+
+    left, right = _frames(company, trade_date)
+    config = KeyedConfig(
+        keys=KEYS,
+        aggregate_right=True,
+        fees_tolerance=1,
+        price_tolerance_bp=price_tolerance_bp,
+        relaxed=(("trade_ref",), ("trade_ref", "account"), ("trade_ref", "side")),
+    )
+    result = match_keyed(left, right, config)
+    brokers = {b.code: b for b in Broker.objects.for_company(company)}
+    rows = list(result.breaks.iter_rows(named=True))
+    with transaction.atomic():
+        run = ReconciliationRun.objects.create(
+            company=company,
+            trade_date=trade_date,
+            trades=left.height,
+            confirmations=right.height,
+            matched=result.matched.height,
+            breaks=len(rows),
+            created_by=_user(user),
+        )
+        open_breaks = {
+            b.fingerprint: b
+            for b in Break.objects.select_for_update().filter(
+                company=company, trade_date=trade_date, state=Break.State.OPEN
+            )
+        }
+        found: set[str] = set()
+        new: list[Break] = []
+        for row in rows:
+            fingerprint = _fingerprint(row)
+            found.add(fingerprint)
+            if fingerprint in open_breaks:
+                continue
+            broker = brokers.get(str(row.get("broker") or ""))
+            if broker is None:
+                continue
+            kind = str(row["kind"])
+            new.append(
+                Break(
+                    company=company,
+                    kind=kind,
+                    fingerprint=fingerprint,
+                    trade_date=trade_date,
+                    broker=broker,
+                    instrument=str(row.get("instrument") or "")[:40],
+                    account=str(row.get("account") or "")[:30],
+                    side=str(row.get("side") or "")[:4],
+                    trades=[int(x) for x in row.get("left_ids") or []],
+                    confirmations=[int(x) for x in row.get("right_ids") or []],
+                    our_value=str(row.get("left_value") or "")[:60],
+                    broker_value=str(row.get("right_value") or "")[:60],
+                    difference=str(row.get("difference") or "")[:60],
+                    first_run=run,
+                    last_run=run,
+                )
+            )
+        Break.objects.bulk_create(new, batch_size=1000)
+        Break.objects.filter(
+            company=company,
+            trade_date=trade_date,
+            state=Break.State.OPEN,
+            fingerprint__in=[f for f in open_breaks if f in found],
+        ).update(last_run=run)
+        gone = [b.pk for f, b in open_breaks.items() if f not in found]
+        Break.objects.filter(pk__in=gone).update(
+            state=Break.State.RESOLVED,
+            resolution=_("No longer found by run %(run)s.") % {"run": run.pk},
+            resolved_at=timezone.now(),
+        )
+        audit_log(
+            action=AuditAction.CREATE,
+            company=company,
+            user=user,
+            obj=run,
+            extra={"new_breaks": len(new), "resolved": len(gone), "matched": run.matched},
+        )
+    return run
+
+
+def break_assign(*, instance: Break, owner: Any = None, comment: str | None = None) -> Break:
+    """Give a break an owner and add to its comment."""
+    with transaction.atomic():
+        instance.owner = owner
+        if comment:
+            stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+            instance.comment = (instance.comment + f"\n[{stamp}] {comment}").strip()
+        instance.save(update_fields=["owner", "comment"])
+    return instance
+
+
+def break_resolve(*, instance: Break, reason: str, user: Any = None) -> Break:
+    """Close a break with the reason (a re-run that still finds it opens it again)."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say how the break was resolved.")]})
+    with transaction.atomic():
+        found = Break.objects.select_for_update().get(pk=instance.pk)
+        if found.state != Break.State.OPEN:
+            raise ValidationError({"state": [_("The break is already resolved.")]})
+        found.state = Break.State.RESOLVED
+        found.resolution = reason.strip()[:300]
+        found.resolved_at = timezone.now()
+        found.save(update_fields=["state", "resolution", "resolved_at"])
+    return found
+
+
+def open_breaks_by(company: Company) -> Iterable[tuple[str, str, int]]:
+    """(broker code, kind, count) of the open breaks: the dashboard's table."""
+    from django.db.models import Count
+
+    rows = (
+        Break.objects.for_company(company)
+        .filter(state=Break.State.OPEN)
+        .values_list("broker__code", "kind")
+        .annotate(n=Count("pk"))
+        .order_by("broker__code", "kind")
+    )
+    return [(broker, kind, n) for broker, kind, n in rows]

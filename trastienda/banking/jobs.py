@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 
+from trastienda.core.errors import error_lines
 from trastienda.core.jobs import Progress, job_function
 from trastienda.core.models import Job
 
@@ -32,21 +33,9 @@ def import_statement(job: Job, progress: Progress) -> None:
                 progress=progress,
             )
         except ValidationError as exc:
-            raise ImportRefused("\n".join(error_messages(exc))) from exc
+            raise ImportRefused("\n".join(error_lines(exc))) from exc
     finally:
         default_storage.delete(stored)
     progress(
         result.lines, result.lines, _("%(lines)d movements imported.") % {"lines": result.lines}
     )
-
-
-def error_messages(exc: ValidationError) -> list[str]:
-    """``["line 12: …", "file: …"]`` from a service's ValidationError."""
-    if hasattr(exc, "error_dict"):
-        return [
-            f"{key}: {message}"
-            for key, errors in exc.error_dict.items()
-            for error in errors
-            for message in error.messages
-        ]
-    return list(exc.messages)

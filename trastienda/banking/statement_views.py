@@ -47,6 +47,7 @@ from trastienda.banking.statement_tables import (
     StatementTable,
     statements_annotated,
 )
+from trastienda.core.errors import errors_by_place as import_errors
 from trastienda.core.generic import (
     CompanyView,
     ObjectDetailView,
@@ -72,26 +73,6 @@ def money(minor: int | None, currency: str) -> str | None:
     if minor is None:
         return None
     return f"{Money(int(minor), currency).to_decimal()} {currency}"
-
-
-def error_key(where: str) -> tuple[int, int, str]:
-    """Sort key of an import error: the file first, then statements, then lines, by number."""
-    head, _space, tail = where.partition(" ")
-    number = int(tail) if tail.isdigit() else 0
-    rank = {"file": 0, "bank_account": 0, "statement": 1, "line": 2, "movement": 2}.get(head, 1)
-    return rank, number, where
-
-
-def import_errors(exc: ValidationError) -> list[tuple[str, list[str]]]:
-    """``[("file", [...]), ("statement 2", [...]), ("line 17", [...])]`` in file order."""
-    if hasattr(exc, "error_dict"):
-        found = {
-            ("file" if key == "__all__" else key): list(messages)
-            for key, messages in exc.message_dict.items()
-        }
-    else:
-        found = {"file": list(exc.messages)}
-    return [(where, found[where]) for where in sorted(found, key=error_key)]
 
 
 # --- statements -------------------------------------------------------------------------------

@@ -447,7 +447,7 @@ class TradeViewSet(CompanyReadOnlyModelViewSet):
         return idempotent(request, lambda: self._import(request))
 
     def _import(self, request: Request) -> Response:
-        from trastienda.trading.views import import_errors
+        from trastienda.core.errors import errors_by_place as import_errors
 
         form = TradeImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -543,7 +543,7 @@ class ConfirmationViewSet(CompanyReadOnlyModelViewSet):
         return idempotent(request, lambda: self._import(request))
 
     def _import(self, request: Request) -> Response:
-        from trastienda.trading.views import import_errors
+        from trastienda.core.errors import errors_by_place as import_errors
 
         form = ConfirmationImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)

@@ -256,10 +256,13 @@ def _frames(company: Company, trade_date: dt.date) -> tuple[Any, Any]:
             trade_ref=values[9] or "",
         )
         right_rows.append(row)
-    return pl.DataFrame(left_rows, schema=_SCHEMA), pl.DataFrame(right_rows, schema=_SCHEMA)
+    schema = _schema()
+    return pl.DataFrame(left_rows, schema=schema), pl.DataFrame(right_rows, schema=schema)
 
 
 def _schema() -> dict[str, Any]:
+    """The columns of both sides (polars is imported when a reconciliation runs, not at
+    start-up)."""
     import polars as pl
 
     return {
@@ -275,9 +278,6 @@ def _schema() -> dict[str, Any]:
         "fees": pl.Int64,
         "settlement_date": pl.Date,
     }
-
-
-_SCHEMA = _schema()
 
 
 def _fingerprint(row: Mapping[str, Any]) -> str:

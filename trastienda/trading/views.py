@@ -37,6 +37,7 @@ from django.urls import include, path
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from trastienda.core.errors import errors_by_place as import_errors
 from trastienda.core.generic import (
     CompanyView,
     ObjectDetailView,
@@ -438,27 +439,6 @@ class TradeCancelView(CompanyView):
             return self.page(trade, form, status=400)
         messages.success(request, _("Trade %(id)s cancelled.") % {"id": cancelled.trade_id})
         return HttpResponseRedirect(cancelled.get_absolute_url())
-
-
-def error_key(where: str) -> tuple[int, int, str]:
-    """Sort key of an import error: the file first, then lines by number."""
-    head, _space, tail = where.partition(" ")
-    number = tail.split(".", 1)[0]
-    if head == "line" and number.isdigit():
-        return 1, int(number), where
-    return 0, 0, where
-
-
-def import_errors(exc: ValidationError) -> list[tuple[str, list[str]]]:
-    """``[("file", [...]), ("line 2.quantity", [...]), ("line 17.account", [...])]``."""
-    if hasattr(exc, "error_dict"):
-        found = {
-            ("file" if key == "__all__" else key): list(msgs)
-            for key, msgs in exc.message_dict.items()
-        }
-    else:
-        found = {"file": list(exc.messages)}
-    return [(where, found[where]) for where in sorted(found, key=error_key)]
 
 
 class TradeImportView(CompanyView):

@@ -78,7 +78,7 @@ class Command(BaseCommand):
         self.stderr.write(f"{message}: {done:,}/{total:,}" if total else message)
 
     def _refuse(self, exc: ValidationError, what: str) -> None:
-        from trastienda.banking.jobs import error_messages
+        from trastienda.core.errors import error_lines as error_messages
 
         for text in error_messages(exc):
             self.stderr.write(self.style.ERROR(text))

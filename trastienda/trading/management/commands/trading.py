@@ -60,7 +60,7 @@ class Command(BaseCommand):
                 self.import_trades(company, Path(options["file"]))
 
     def import_trades(self, company: Company, path: Path) -> None:
-        from trastienda.banking.jobs import error_messages
+        from trastienda.core.errors import error_lines as error_messages
         from trastienda.trading.services import trades_import
 
         try:
@@ -82,7 +82,7 @@ class Command(BaseCommand):
         )
 
     def import_confirmations(self, company: Company, path: Path, broker: str) -> None:
-        from trastienda.banking.jobs import error_messages
+        from trastienda.core.errors import error_lines as error_messages
         from trastienda.trading.reconciliation import confirmations_import
 
         try:

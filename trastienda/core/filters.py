@@ -18,6 +18,14 @@ class CompanyFilterSet(django_filters.FilterSet):
     search_fields: tuple[str, ...] = ()
     q = django_filters.CharFilter(method="filter_search", label=_("Search"))
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The filters are deep copies of the class's; a form field one of those built (the API
+        # schema reads them) would come along with its choices and queryset of then: each
+        # instance builds its own, after subclasses set the company's choices.
+        for item in self.filters.values():
+            item.__dict__.pop("_field", None)
+
     @property
     def form(self) -> Any:
         form = super().form

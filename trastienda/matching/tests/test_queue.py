@@ -230,6 +230,20 @@ def test_menu_entry(login: Any, boss: Any, accountant: Any) -> None:
 # --- the API ----------------------------------------------------------------------------------
 
 
+def test_filters_ignore_a_field_the_schema_built_from_the_class(
+    client: Client, boss: Any, queue: dict[int, MatchException]
+) -> None:
+    """The API schema builds the class's filter fields (choices empty then); a filter set of a
+    request still offers the company's choices ("me" among them)."""
+    from trastienda.matching.filters import MatchExceptionFilterSet
+
+    assert MatchExceptionFilterSet.base_filters["owner"].field is not None  # cached on the class
+    client.force_login(boss)
+    listing = client.get(API, {"owner": "none"}, HTTP_X_COMPANY="ACME")
+    assert listing.status_code == 200, listing.content
+    assert listing.json()["count"] == len(queue)  # nobody owns any yet
+
+
 def test_api_list_filter_and_assign(
     client: Client, boss: Any, colleague: Any, queue: dict[int, MatchException]
 ) -> None:

@@ -644,10 +644,10 @@ def _relaxed(
 @dataclass
 class ThreeWayResult:
     """The two keyed matches and their breaks together, ``sources`` first (``"front/back"``,
-    ``"back/broker"`` with the default names)."""
+    then ``"back/broker"`` or ``"front/broker"`` with the default names)."""
 
     front_back: KeyedResult
-    back_broker: KeyedResult
+    with_broker: KeyedResult
     breaks: pl.DataFrame
 
 
@@ -658,26 +658,33 @@ def match_three_way(
     config: KeyedConfig,
     broker_config: KeyedConfig | None = None,
     names: tuple[str, str, str] = ("front", "back", "broker"),
+    broker_against: str = "back",
 ) -> ThreeWayResult:
-    """Front office against the back-office books (``config``), then the books against the
-    brokers' confirmations (``broker_config``, default ``config``): two keyed matches.
+    """Front office against the back-office books (``config``), then the brokers'
+    confirmations (``broker_config``, default ``config``) against the books
+    (``broker_against="back"``) or against the front office (``"front"``): two keyed matches,
+    so each difference is named once, between the two sources where it lies.
     ``broker_confirms`` may be one frame or one per broker (concatenated: each row names its
     broker in a key column)."""
+    if broker_against not in {"back", "front"}:
+        raise ValueError("broker_against must be 'back' or 'front'")
     if isinstance(broker_confirms, Mapping):
         broker_confirms = pl.concat(list(broker_confirms.values()), how="vertical_relaxed")
     front_back = match_keyed(front, back, config)
-    back_broker = match_keyed(back, broker_confirms, broker_config or config)
+    pivot = back if broker_against == "back" else front
+    with_broker = match_keyed(pivot, broker_confirms, broker_config or config)
     first, second, third = names
+    pivot_name = second if broker_against == "back" else first
     tagged = [
         result.breaks.select(pl.lit(sources).alias("sources"), pl.all())
         for result, sources in (
             (front_back, f"{first}/{second}"),
-            (back_broker, f"{second}/{third}"),
+            (with_broker, f"{pivot_name}/{third}"),
         )
     ]
     return ThreeWayResult(
         front_back=front_back,
-        back_broker=back_broker,
+        with_broker=with_broker,
         breaks=pl.concat(tagged, how="diagonal_relaxed"),
     )
 

@@ -17,9 +17,9 @@
   confirmations/import/`` (multipart ``file``, optional ``broker`` code) imports a file all or
   nothing (400 with errors keyed ``line N``/``file``/``broker``).
 - ``reconciliation-runs/``: list and retrieve; ``POST`` with ``trade_date`` reconciles it.
-- ``breaks/``: list and retrieve (filters ``state``, ``kind``, ``broker``, ``trade_date``,
-  ``owner``); ``POST breaks/{id}/assign/`` (``owner`` username, ``comment``) and ``POST
-  breaks/{id}/resolve/`` (``reason``).
+- ``breaks/``: list and retrieve (filters ``state``, ``kind``, ``against`` (``broker`` or
+  ``books``), ``broker``, ``trade_date``, ``owner``); ``POST breaks/{id}/assign/``
+  (``owner`` username, ``comment``) and ``POST breaks/{id}/resolve/`` (``reason``).
 
 Quantities, prices and amounts travel as decimal strings (amounts in the trade's currency).
 """
@@ -190,6 +190,36 @@ class InstrumentViewSet(CompanyModelViewSet):
     create_service = reference.instrument_create
     update_service = reference.instrument_update
     delete_service = reference.instrument_delete
+
+
+def file_import(
+    request: Request,
+    form_class: type[serializers.Serializer[Any]],
+    importer: Any,
+    counts: tuple[str, ...],
+    **extra: Any,
+) -> Response:
+    """The uploaded ``file`` through ``importer`` (a service, all or nothing): 201 with the
+    result's ``counts``, or 400 with the errors by place (``line N.field``) and nothing
+    written. ``extra`` maps the importer's other arguments to the form's fields."""
+    from trastienda.core.errors import errors_by_place
+
+    form = form_class(data=request.data)
+    form.is_valid(raise_exception=True)
+    upload = form.validated_data["file"]
+    try:
+        result = importer(
+            company=request.company,  # type: ignore[attr-defined]
+            content=upload.read(),
+            filename=upload.name or "",
+            user=request.user,
+            **{name: form.validated_data.get(field) or None for name, field in extra.items()},
+        )
+    except DjangoValidationError as exc:
+        raise exceptions.ValidationError(dict(errors_by_place(exc))) from exc
+    return Response(
+        {name: getattr(result, name) for name in counts}, status=status.HTTP_201_CREATED
+    )
 
 
 # --- trades -----------------------------------------------------------------------------------
@@ -447,23 +477,8 @@ class TradeViewSet(CompanyReadOnlyModelViewSet):
         return idempotent(request, lambda: self._import(request))
 
     def _import(self, request: Request) -> Response:
-        from trastienda.core.errors import errors_by_place as import_errors
-
-        form = TradeImportSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        upload = form.validated_data["file"]
-        try:
-            result = services.trades_import(
-                company=request.company,  # type: ignore[attr-defined]
-                content=upload.read(),
-                filename=upload.name or "",
-                user=request.user,
-            )
-        except DjangoValidationError as exc:
-            raise exceptions.ValidationError(dict(import_errors(exc))) from exc
-        return Response(
-            {"booked": result.booked, "amended": result.amended, "late": result.late},
-            status=status.HTTP_201_CREATED,
+        return file_import(
+            request, TradeImportSerializer, services.trades_import, ("booked", "amended", "late")
         )
 
 
@@ -543,24 +558,12 @@ class ConfirmationViewSet(CompanyReadOnlyModelViewSet):
         return idempotent(request, lambda: self._import(request))
 
     def _import(self, request: Request) -> Response:
-        from trastienda.core.errors import errors_by_place as import_errors
-
-        form = ConfirmationImportSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        upload = form.validated_data["file"]
-        try:
-            result = reconciliation.confirmations_import(
-                company=request.company,  # type: ignore[attr-defined]
-                content=upload.read(),
-                filename=upload.name or "",
-                broker=form.validated_data.get("broker") or None,
-                user=request.user,
-            )
-        except DjangoValidationError as exc:
-            raise exceptions.ValidationError(dict(import_errors(exc))) from exc
-        return Response(
-            {"imported": result.imported, "cancelled": result.cancelled},
-            status=status.HTTP_201_CREATED,
+        return file_import(
+            request,
+            ConfirmationImportSerializer,
+            reconciliation.confirmations_import,
+            ("imported", "cancelled"),
+            broker="broker",
         )
 
 
@@ -576,6 +579,7 @@ class ReconciliationRunSerializer(CompanyModelSerializer):
             "trade_date",
             "trades",
             "confirmations",
+            "instructions",
             "matched",
             "breaks",
             "created_by",
@@ -633,6 +637,7 @@ class BreakSerializer(CompanyModelSerializer):
         fields = [
             "id",
             "kind",
+            "against",
             "state",
             "trade_date",
             "broker",
@@ -641,6 +646,7 @@ class BreakSerializer(CompanyModelSerializer):
             "side",
             "trades",
             "confirmations",
+            "instructions",
             "our_value",
             "broker_value",
             "difference",
@@ -754,3 +760,11 @@ __all__ = [
     "TraderViewSet",
     "TradingAccountViewSet",
 ]
+
+# The later parts register their endpoints on the same router.
+from trastienda.trading import (  # noqa: E402, F401
+    api_compliance,
+    api_expiry,
+    api_positions,
+    api_settlement,
+)

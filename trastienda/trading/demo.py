@@ -327,3 +327,12 @@ def trading(ctx: DemoContext) -> None:
             f"  trading {company.code}: {count} trades, one amended, one cancelled; "
             f"{confirmed} confirmations, {breaks} breaks"
         )
+
+
+# The later parts' demo steps (registered when imported).
+from trastienda.trading import (  # noqa: E402, F401
+    demo_compliance,
+    demo_expiry,
+    demo_positions,
+    demo_settlement,
+)

@@ -187,13 +187,14 @@ class BreakFilterSet(CompanyFilterSet):
     search_fields = ("instrument", "account", "comment", "resolution")
     state = django_filters.ChoiceFilter(choices=Break.State.choices, label=_("State"))
     kind = django_filters.ChoiceFilter(choices=Break.Kind.choices, label=_("Kind"))
+    against = django_filters.ChoiceFilter(choices=Break.Against.choices, label=_("Against"))
     broker = django_filters.ModelChoiceFilter(queryset=Broker.objects.none(), label=_("Broker"))
     trade_date = django_filters.DateFilter(label=_("Trade date"))
     owner = django_filters.ModelChoiceFilter(queryset=None, label=_("Owner"))
 
     class Meta:
         model = Break
-        fields = ("state", "kind", "broker", "trade_date", "owner")
+        fields = ("state", "kind", "against", "broker", "trade_date", "owner")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -373,6 +373,7 @@ class ReconciliationRun(CompanyOwned):
     trade_date = models.DateField(_("trade date"))
     trades = models.PositiveIntegerField(_("trades"), default=0)
     confirmations = models.PositiveIntegerField(_("confirmations"), default=0)
+    instructions = models.PositiveIntegerField(_("settlement instructions"), default=0)
     matched = models.PositiveIntegerField(_("matched"), default=0)
     breaks = models.PositiveIntegerField(_("breaks"), default=0)
     created_by = models.ForeignKey(
@@ -411,17 +412,28 @@ class Break(CompanyOwned):
         QUANTITY = "quantity", _("Quantity")
         PRICE = "price", _("Price")
         SETTLEMENT = "settlement_date", _("Settlement date")
-        FEES = "fees", _("Fees")
+        FEES = "fees", pgettext_lazy("trading", "Fees")
         DUPLICATE = "duplicate", _("Duplicate")
         ACCOUNT = "account", _("Account")
         SIDE = "side", _("Side")
         TRADE_REF = "trade_ref", _("Trade reference")
+        INSTRUMENT = "instrument", _("Instrument")
+        BROKER = "broker", _("Broker")
+        MISSING_BOOKS = "missing_books", _("Not in the back-office books")
+        BOOKS_ONLY = "books_only", _("In the books, not in our trades")
+
+    class Against(models.TextChoices):
+        BROKER = "broker", _("Broker's confirmations")
+        BOOKS = "books", _("Back-office books")
 
     class State(models.TextChoices):
         OPEN = "open", pgettext_lazy("state", "Open")
         RESOLVED = "resolved", _("Resolved")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    against = models.CharField(
+        _("against"), max_length=6, choices=Against.choices, default=Against.BROKER
+    )
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default="open")
     fingerprint = models.CharField(_("fingerprint"), max_length=64)
     trade_date = models.DateField(_("trade date"))
@@ -433,8 +445,9 @@ class Break(CompanyOwned):
     side = models.CharField(_("side"), max_length=4, choices=Trade.Side.choices, blank=True)
     trades = models.JSONField(_("trades"), default=list)
     confirmations = models.JSONField(_("confirmations"), default=list)
+    instructions = models.JSONField(_("settlement instructions"), default=list)
     our_value = models.CharField(_("our value"), max_length=60, blank=True)
-    broker_value = models.CharField(_("broker's value"), max_length=60, blank=True)
+    broker_value = models.CharField(_("other side's value"), max_length=60, blank=True)
     difference = models.CharField(_("difference"), max_length=60, blank=True)
     first_run = models.ForeignKey(
         ReconciliationRun,
@@ -481,3 +494,51 @@ class Break(CompanyOwned):
 
     def get_absolute_url(self) -> str:
         return reverse("trading:break_detail", kwargs={"company": self.company.code, "pk": self.pk})
+
+
+# The models of the later parts live in their own modules, imported here so Django finds them.
+from trastienda.trading.models_compliance import (  # noqa: E402
+    Alert,
+    ComplianceRule,
+    Procedure,
+    ProcedureVersion,
+    RestrictedInstrument,
+)
+from trastienda.trading.models_expiry import (  # noqa: E402
+    ExpiryEvent,
+    ExpiryRun,
+    Obligation,
+    Reminder,
+)
+from trastienda.trading.models_positions import PnlSnapshot, Price  # noqa: E402
+from trastienda.trading.models_settings import ApprovalLimit, CostMethod, TradingSettings  # noqa: E402
+from trastienda.trading.models_settlement import SettlementInstruction  # noqa: E402
+
+__all__ = [
+    "PRICE_PLACES",
+    "QUANTITY_PLACES",
+    "Alert",
+    "ApprovalLimit",
+    "Break",
+    "Broker",
+    "ComplianceRule",
+    "Confirmation",
+    "CostMethod",
+    "Desk",
+    "ExpiryEvent",
+    "ExpiryRun",
+    "Instrument",
+    "Obligation",
+    "PnlSnapshot",
+    "Price",
+    "Procedure",
+    "ProcedureVersion",
+    "ReconciliationRun",
+    "Reminder",
+    "RestrictedInstrument",
+    "SettlementInstruction",
+    "Trade",
+    "Trader",
+    "TradingAccount",
+    "TradingSettings",
+]

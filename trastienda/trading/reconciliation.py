@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -201,67 +202,104 @@ def confirmations_import(
 # --- reconciliation ---------------------------------------------------------------------------
 
 
+# The frames carry ids (instrument, account, broker) as keys, not codes: a million rows are
+# read with one SELECT each, no joins and no model instances; the few breaks are given their
+# codes afterwards. A confirmation without an account has account 0.
+_COLUMNS = (
+    "id", "trade_ref", "instrument", "side", "account", "broker", "quantity", "price", "fees",
+    "settlement_date",
+)  # fmt: skip
+_BOOKED_SQL = """
+    SELECT id, trade_id, instrument_id, side, account_id, broker_id, quantity, price,
+           fees + commission, CAST(settlement_date AS TEXT)
+    FROM {table} WHERE company_id = %s AND trade_date = %s AND {condition}
+"""
+_CONFIRMED_SQL = """
+    SELECT id, trade_ref, instrument_id, side, COALESCE(account_id, 0), broker_id, quantity,
+           price, fees, CAST(settlement_date AS TEXT)
+    FROM trading_confirmation WHERE company_id = %s AND trade_date = %s AND state = %s
+"""
+
+
+def _frame(sql: str, params: list[Any], trade_date: dt.date) -> Any:
+    """One side read with plain SQL into a polars frame of :func:`_schema`: on PostgreSQL as
+    ``COPY ... TO STDOUT`` in CSV parsed by polars (no Python object per row), elsewhere
+    through the cursor."""
+    import polars as pl
+
+    schema = {name: dtype for name, dtype in _schema().items() if name != "trade_date"}
+    schema["settlement_date"] = pl.Utf8
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+            frame = pl.read_csv(
+                io.BytesIO(data), has_header=False, new_columns=list(schema), schema=schema
+            )
+        else:
+            cursor.execute(sql, params)
+            frame = pl.DataFrame(cursor.fetchall(), schema=schema, orient="row")
+    return frame.with_columns(
+        pl.lit(trade_date).alias("trade_date"),
+        pl.col("trade_ref").fill_null(""),  # CSV reads an empty text as null
+        pl.col("settlement_date").str.slice(0, 10).str.to_date("%Y-%m-%d"),
+    ).select(list(_schema()))
+
+
+def _trades_frame(company: Company, trade_date: dt.date) -> Any:
+    """The current versions of the active trades of the date."""
+    sql = _BOOKED_SQL.format(table="trading_trade", condition="is_current = %s AND status = %s")
+    return _frame(sql, [company.pk, trade_date, True, Trade.Status.ACTIVE], trade_date)
+
+
 def _frames(company: Company, trade_date: dt.date) -> tuple[Any, Any]:
-    """The two sides as polars frames: current active trades (fees + commission against the
-    broker's fees) and active confirmations of the trade date. A confirmation without a
-    settlement date settles by the market's convention."""
+    """Our trades and the brokers' active confirmations of the trade date. A confirmation
+    without a settlement date settles by its market's convention."""
     import polars as pl
 
     from trastienda.trading import calendars
     from trastienda.trading.services import CALENDAR_TYPES
 
-    columns = ("id", "instrument", "side", "account", "broker", "quantity", "price", "fees")
-    trades = (
-        Trade.objects.for_company(company)
-        .filter(is_current=True, status=Trade.Status.ACTIVE, trade_date=trade_date)
-        .values_list(
-            "pk", "instrument__code", "side", "account__code", "broker__code", "quantity",
-            "price", "fees", "commission", "settlement_date", "trade_id",
-        )
-    )  # fmt: skip
-    left_rows = []
-    for values in trades:
-        row = dict(zip(columns, values[:8], strict=True))
-        row.update(
-            trade_date=trade_date,
-            fees=values[7] + values[8],
-            settlement_date=values[9],
-            trade_ref=values[10],
-        )
-        left_rows.append(row)
-    confirmations = (
-        Confirmation.objects.for_company(company)
-        .filter(state=Confirmation.State.ACTIVE, trade_date=trade_date)
-        .values_list(
-            "pk", "instrument__code", "side", "account__code", "broker__code", "quantity",
-            "price", "fees", "settlement_date", "trade_ref", "instrument__type",
-            "instrument__market",
-        )
-    )  # fmt: skip
-    right_rows = []
-    for values in confirmations:
-        row = dict(zip(columns, values[:8], strict=True))
-        settlement = values[8]
-        if settlement is None:
+    trades = _trades_frame(company, trade_date)
+    confirmations = _frame(
+        _CONFIRMED_SQL, [company.pk, trade_date, Confirmation.State.ACTIVE], trade_date
+    )
+    undated = confirmations.filter(pl.col("settlement_date").is_null())["instrument"].unique()
+    if len(undated):
+        settles: dict[int, dt.date | None] = {}
+        for pk, kind, market in Instrument.objects.filter(pk__in=undated.to_list()).values_list(
+            "pk", "type", "market"
+        ):
             try:
-                settlement = calendars.settlement_date(
-                    trade_date, CALENDAR_TYPES.get(values[10], values[10]), values[11]
+                settles[pk] = calendars.settlement_date(
+                    trade_date, CALENDAR_TYPES.get(kind, kind), market
                 )
             except ValueError:
-                settlement = None
-        row.update(
-            trade_date=trade_date,
-            account=values[3] or "",
-            settlement_date=settlement,
-            trade_ref=values[9] or "",
+                settles[pk] = None
+        confirmations = confirmations.with_columns(
+            pl.col("settlement_date").fill_null(
+                pl.col("instrument").replace_strict(settles, default=None, return_dtype=pl.Date)
+            )
         )
-        right_rows.append(row)
-    schema = _schema()
-    return pl.DataFrame(left_rows, schema=schema), pl.DataFrame(right_rows, schema=schema)
+    return trades, confirmations
+
+
+def _books_frame(company: Company, trade_date: dt.date) -> Any | None:
+    """The back-office books of the trade date: its live settlement instructions, or None
+    when the back office has booked nothing for that day yet (no instruction at all, not
+    even a cancelled one)."""
+    from trastienda.trading.models import SettlementInstruction
+
+    instructions = SettlementInstruction.objects.for_company(company).filter(trade_date=trade_date)
+    if not instructions.exists():
+        return None
+    sql = _BOOKED_SQL.format(table="trading_settlementinstruction", condition="status <> %s")
+    params = [company.pk, trade_date, SettlementInstruction.Status.CANCELLED]
+    return _frame(sql, params, trade_date)
 
 
 def _schema() -> dict[str, Any]:
-    """The columns of both sides (polars is imported when a reconciliation runs, not at
+    """The columns of every side (polars is imported when a reconciliation runs, not at
     start-up)."""
     import polars as pl
 
@@ -269,10 +307,10 @@ def _schema() -> dict[str, Any]:
         "id": pl.Int64,
         "trade_ref": pl.Utf8,
         "trade_date": pl.Date,
-        "instrument": pl.Utf8,
+        "instrument": pl.Int64,
         "side": pl.Utf8,
-        "account": pl.Utf8,
-        "broker": pl.Utf8,
+        "account": pl.Int64,
+        "broker": pl.Int64,
         "quantity": pl.Int64,
         "price": pl.Int64,
         "fees": pl.Int64,
@@ -280,24 +318,59 @@ def _schema() -> dict[str, Any]:
     }
 
 
-def _fingerprint(row: Mapping[str, Any]) -> str:
+class _Codes:
+    """The codes of the ids a break names (a break of kind ``account`` compares two ids)."""
+
+    def __init__(self, company: Company) -> None:
+        self.of = {
+            "instrument": dict(Instrument.objects.for_company(company).values_list("pk", "code")),
+            "account": dict(TradingAccount.objects.for_company(company).values_list("pk", "code")),
+            "broker": dict(Broker.objects.for_company(company).values_list("pk", "code")),
+        }
+        self.brokers = {b.pk: b for b in Broker.objects.for_company(company)}
+
+    def code(self, column: str, value: Any) -> str:
+        if value in (None, "", 0):
+            return ""
+        return str(self.of[column].get(int(value), value))
+
+    def value(self, kind: str, value: Any) -> str:
+        """A break's value as people read it: codes for the id columns."""
+        if kind in self.of and value not in (None, ""):
+            return self.code(kind, value)
+        return str(value or "")
+
+
+def _fingerprint(row: Mapping[str, Any], against: str = Break.Against.BROKER) -> str:
     parts = [
         str(row["kind"]),
         *(str(row.get(key) or "") for key in KEYS),
         ",".join(str(x) for x in sorted(row.get("left_ids") or [])),
         ",".join(str(x) for x in sorted(row.get("right_ids") or [])),
     ]
+    if against != Break.Against.BROKER:  # the broker's breaks keep their fingerprints
+        parts.insert(0, against)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+# The books hold each trade once under its trade id: a second pass on the trade id alone names
+# every other key that differs (an instruction made before the trade was amended).
+BOOKS_KEYS = KEYS
+BOOKS_RELAXED = (("trade_date", "instrument", "side", "account", "broker"),)
+# What a break between the front office and the books is called when one side is missing.
+BOOKS_KINDS = {"missing_right": Break.Kind.MISSING_BOOKS, "missing_left": Break.Kind.BOOKS_ONLY}
 
 
 def trades_reconcile(
     *, company: Company, trade_date: dt.date, user: Any = None, price_tolerance_bp: int = 0
 ) -> ReconciliationRun:
-    """Reconcile the trades of ``trade_date`` with the brokers' confirmations and keep the
-    breaks (see the module docstring)."""
-    from trastienda.matching.bulk import KeyedConfig, match_keyed
+    """Reconcile the trades of ``trade_date`` with the brokers' confirmations and with the
+    back-office books (the settlement instructions, once the back office has booked the day)
+    and keep the breaks (see the module docstring)."""
+    from trastienda.matching.bulk import KeyedConfig, match_keyed, match_three_way
 
     left, right = _frames(company, trade_date)
+    books = _books_frame(company, trade_date)
     config = KeyedConfig(
         keys=KEYS,
         aggregate_right=True,
@@ -305,16 +378,28 @@ def trades_reconcile(
         price_tolerance_bp=price_tolerance_bp,
         relaxed=(("trade_ref",), ("trade_ref", "account"), ("trade_ref", "side")),
     )
-    result = match_keyed(left, right, config)
-    brokers = {b.code: b for b in Broker.objects.for_company(company)}
-    rows = list(result.breaks.iter_rows(named=True))
+    rows: list[tuple[str, dict[str, Any]]]
+    if books is None:
+        result = match_keyed(left, right, config)
+        matched = result.matched.height
+        rows = [(Break.Against.BROKER, row) for row in result.breaks.iter_rows(named=True)]
+    else:
+        books_config = KeyedConfig(keys=BOOKS_KEYS, relaxed=BOOKS_RELAXED)
+        three = match_three_way(left, books, right, books_config, config, broker_against="front")
+        matched = three.with_broker.matched.height
+        rows = [
+            (Break.Against.BOOKS if row["sources"] == "front/back" else Break.Against.BROKER, row)
+            for row in three.breaks.iter_rows(named=True)
+        ]
+    codes = _Codes(company)
     with transaction.atomic():
         run = ReconciliationRun.objects.create(
             company=company,
             trade_date=trade_date,
             trades=left.height,
             confirmations=right.height,
-            matched=result.matched.height,
+            instructions=0 if books is None else books.height,
+            matched=matched,
             breaks=len(rows),
             created_by=_user(user),
         )
@@ -326,29 +411,36 @@ def trades_reconcile(
         }
         found: set[str] = set()
         new: list[Break] = []
-        for row in rows:
-            fingerprint = _fingerprint(row)
+        for against, found_row in rows:
+            # codes, not ids, in the fingerprint and on the break
+            row = {**found_row, **{c: codes.code(c, found_row.get(c)) for c in codes.of}}
+            fingerprint = _fingerprint(row, against)
             found.add(fingerprint)
             if fingerprint in open_breaks:
                 continue
-            broker = brokers.get(str(row.get("broker") or ""))
+            broker = codes.brokers.get(found_row.get("broker") or 0)
             if broker is None:
                 continue
             kind = str(row["kind"])
+            books_side = against == Break.Against.BOOKS
+            if books_side:
+                kind = BOOKS_KINDS.get(kind, kind)
             new.append(
                 Break(
                     company=company,
                     kind=kind,
+                    against=against,
                     fingerprint=fingerprint,
                     trade_date=trade_date,
                     broker=broker,
-                    instrument=str(row.get("instrument") or "")[:40],
-                    account=str(row.get("account") or "")[:30],
+                    instrument=row["instrument"][:40],
+                    account=row["account"][:30],
                     side=str(row.get("side") or "")[:4],
                     trades=[int(x) for x in row.get("left_ids") or []],
-                    confirmations=[int(x) for x in row.get("right_ids") or []],
-                    our_value=str(row.get("left_value") or "")[:60],
-                    broker_value=str(row.get("right_value") or "")[:60],
+                    confirmations=[] if books_side else _ids(row.get("right_ids")),
+                    instructions=_ids(row.get("right_ids")) if books_side else [],
+                    our_value=codes.value(kind, row.get("left_value"))[:60],
+                    broker_value=codes.value(kind, row.get("right_value"))[:60],
                     difference=str(row.get("difference") or "")[:60],
                     first_run=run,
                     last_run=run,
@@ -375,6 +467,10 @@ def trades_reconcile(
             extra={"new_breaks": len(new), "resolved": len(gone), "matched": run.matched},
         )
     return run
+
+
+def _ids(values: Any) -> list[int]:
+    return [int(x) for x in values or []]
 
 
 def break_assign(*, instance: Break, owner: Any = None, comment: str | None = None) -> Break:

@@ -9,6 +9,7 @@ from typing import Any
 import django_tables2 as tables
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from trastienda.core.tables import NUM, BaseTable, MoneyColumn
 from trastienda.trading.models import (
@@ -137,7 +138,7 @@ class TradeTable(BaseTable):
     quantity = ScaledColumn(places=QUANTITY_PLACES, verbose_name=_("Quantity"))
     price = ScaledColumn(places=PRICE_PLACES, verbose_name=_("Price"))
     gross_amount = MoneyColumn(verbose_name=_("Gross amount"))
-    fees = MoneyColumn(verbose_name=_("Fees"))
+    fees = MoneyColumn(verbose_name=pgettext_lazy("trading", "Fees"))
     commission = MoneyColumn(verbose_name=_("Commission"))
     version = tables.Column(attrs=NUM)
 
@@ -193,7 +194,7 @@ class ConfirmationTable(BaseTable):
     account = tables.Column(accessor="account__code", verbose_name=_("Account"))
     quantity = ScaledColumn(places=QUANTITY_PLACES, verbose_name=_("Quantity"))
     price = ScaledColumn(places=PRICE_PLACES, verbose_name=_("Price"))
-    fees = MoneyColumn(verbose_name=_("Fees"))
+    fees = MoneyColumn(verbose_name=pgettext_lazy("trading", "Fees"))
 
     class Meta(BaseTable.Meta):
         model = Confirmation
@@ -303,6 +304,7 @@ class BreakTable(BaseTable):
             "id",
             "state",
             "kind",
+            "against",
             "trade_date",
             "broker",
             "instrument",
@@ -321,6 +323,7 @@ class BreakTable(BaseTable):
             "id",
             "state",
             "kind",
+            "against",
             "trade_date",
             "broker",
             "instrument",

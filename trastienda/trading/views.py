@@ -36,6 +36,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import include, path
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from trastienda.core.errors import errors_by_place as import_errors
 from trastienda.core.generic import (
@@ -88,6 +89,7 @@ from trastienda.trading.models import (
     Desk,
     Instrument,
     ReconciliationRun,
+    SettlementInstruction,
     Trade,
     Trader,
     TradingAccount,
@@ -441,30 +443,40 @@ class TradeCancelView(CompanyView):
         return HttpResponseRedirect(cancelled.get_absolute_url())
 
 
-class TradeImportView(CompanyView):
-    """GET: the upload form. POST: import the file in the request, all or nothing."""
+class FileImportView(CompanyView):
+    """GET: the upload form. POST: the file through ``importer`` (a service, all or
+    nothing); a refused file shows its errors by line, nothing written (400)."""
 
-    template_name = "trading/trade_import.html"
+    template_name: str
+    form_class: type[Form]
+    title: Any = ""
+    perm: str = ""
 
     def get_required_perm(self) -> str:
-        return model_perm(Trade, "add")
+        return self.perm
 
-    def page(self, form: TradeImportForm, *, status: int = 200, **extra: Any) -> HttpResponse:
-        title = _("Import trades")
-        ctx = self.base_context(form=form, title=title, **extra)
-        ctx["breadcrumbs"].append({"label": title, "url": None})
+    def importer(self, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def done(self) -> dict[str, Any]:
+        """What the page shows beside the result of a success."""
+        return {}
+
+    def page(self, form: Form, *, status: int = 200, **extra: Any) -> HttpResponse:
+        ctx = self.base_context(form=form, title=self.title, **extra)
+        ctx["breadcrumbs"].append({"label": self.title, "url": None})
         return render(self.request, self.template_name, ctx, status=status)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.page(TradeImportForm())
+        return self.page(self.form_class())
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = TradeImportForm(request.POST, request.FILES)
+        form = self.form_class(request.POST, request.FILES)
         if not form.is_valid():
             return self.page(form, status=400)
         upload = form.cleaned_data["file"]
         try:
-            result = services.trades_import(
+            result = self.importer(
                 company=request.company,  # type: ignore[attr-defined]
                 content=upload.read(),
                 filename=upload.name,
@@ -472,11 +484,20 @@ class TradeImportView(CompanyView):
             )
         except ValidationError as exc:
             return self.page(form, status=400, errors=import_errors(exc))
-        return self.page(
-            TradeImportForm(),
-            result=result,
-            trades_url=company_url(request, "trading:trade_list"),
-        )
+        return self.page(self.form_class(), result=result, **self.done())
+
+
+class TradeImportView(FileImportView):
+    template_name = "trading/trade_import.html"
+    form_class = TradeImportForm
+    title = gettext_lazy("Import trades")
+    perm = model_perm(Trade, "add")
+
+    def importer(self, **kwargs: Any) -> Any:
+        return services.trades_import(**kwargs)
+
+    def done(self) -> dict[str, Any]:
+        return {"trades_url": company_url(self.request, "trading:trade_list")}
 
 
 class TradeViews(ObjectViews):
@@ -691,36 +712,60 @@ class ReconciliationRunDetailView(ReadOnlyDetailView):
         return ctx
 
 
-class ReconcileView(CompanyView):
-    """GET: a trade date. POST: reconcile it and show the run."""
+class FormActionView(CompanyView):
+    """A page with one small form (a date, mostly) whose POST runs a service. GET shows the
+    form; a refused POST shows it again with the service's errors on their fields (400,
+    nothing written); ``act`` returns the response of a success."""
 
-    template_name = "trading/reconcile.html"
+    template_name: str
+    form_class: type[Form]
+    title: Any = ""
+    perm: str = ""
 
     def get_required_perm(self) -> str:
-        return model_perm(ReconciliationRun, "add")
+        return self.perm
 
-    def page(self, form: ReconcileForm, status: int = 200) -> HttpResponse:
-        title = _("Reconcile a trade date")
-        ctx = self.base_context(form=form, title=title)
+    def page(self, form: Form, status: int = 200, **extra: Any) -> HttpResponse:
+        title = self.title
+        ctx = self.base_context(form=form, title=title, **extra)
         ctx["breadcrumbs"].append({"label": title, "url": None})
         return render(self.request, self.template_name, ctx, status=status)
 
+    def initial(self) -> dict[str, Any]:
+        return {}
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.page(ReconcileForm())
+        return self.page(self.form_class(initial=self.initial()))
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = ReconcileForm(request.POST)
+        form = self.form_class(request.POST)
         if not form.is_valid():
             return self.page(form, status=400)
         try:
-            run = reconciliation.trades_reconcile(
-                company=request.company,  # type: ignore[attr-defined]
-                trade_date=form.cleaned_data["trade_date"],
-                user=request.user,
-            )
+            return self.act(form)
         except ValidationError as exc:
             apply_errors(form, exc)
             return self.page(form, status=400)
+
+    def act(self, form: Form) -> HttpResponse:
+        raise NotImplementedError
+
+
+class ReconcileView(FormActionView):
+    """GET: a trade date. POST: reconcile it and show the run."""
+
+    template_name = "trading/reconcile.html"
+    form_class = ReconcileForm
+    title = gettext_lazy("Reconcile a trade date")
+    perm = model_perm(ReconciliationRun, "add")
+
+    def act(self, form: Form) -> HttpResponse:
+        request = self.request
+        run = reconciliation.trades_reconcile(
+            company=request.company,  # type: ignore[attr-defined]
+            trade_date=form.cleaned_data["trade_date"],
+            user=request.user,
+        )
         messages.success(
             request,
             _("Reconciled %(date)s: %(matched)d matched, %(breaks)d breaks.")
@@ -800,6 +845,12 @@ class BreakDetailView(ReadOnlyDetailView):
                 Confirmation.objects.for_company(company)
                 .filter(pk__in=item.confirmations)
                 .select_related("company", "broker")
+                .order_by("pk")
+            ),
+            break_instructions=list(
+                SettlementInstruction.objects.for_company(company)
+                .filter(pk__in=item.instructions)
+                .select_related("company")
                 .order_by("pk")
             ),
             can_work=item.state == Break.State.OPEN

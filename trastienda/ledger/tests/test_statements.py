@@ -378,15 +378,19 @@ def test_demo_books_balance_in_every_layout(db: Any) -> None:
 
 def billing_result(company: Any, first: dt.date, last: dt.date) -> int:
     """Credit minus debit on income and expense accounts of the entries of billing's demo
-    (invoices, bills and payments) and banking's (entries posted by reconciliation: bank fees)
-    in the range."""
+    (invoices, bills and payments), banking's (entries posted by reconciliation: bank fees) and
+    trading's (settled instructions: fees and commissions) in the range."""
     from trastienda.banking.models import Reconciliation
     from trastienda.billing.models import Invoice, Payment
     from trastienda.ledger.models import JournalEntryLine
+    from trastienda.trading.models import SettlementInstruction
 
     entries = {*Invoice.objects.filter(company=company).values_list("entry_id", flat=True)}
     entries |= {*Payment.objects.filter(company=company).values_list("entry_id", flat=True)}
     entries |= {*Reconciliation.objects.filter(company=company).values_list("entry_id", flat=True)}
+    entries |= {
+        *SettlementInstruction.objects.filter(company=company).values_list("entry_id", flat=True)
+    }
     total = 0
     for line in JournalEntryLine.objects.filter(
         entry_id__in=[e for e in entries if e],

@@ -398,7 +398,20 @@ def test_three_way_tags_the_pair_of_sources() -> None:
         ("front/back", "quantity", ["FO2"], ["BO2"]),
     ]
     assert matched(result.front_back) == [(("FO1",), ("BO1",))]
-    assert matched(result.back_broker) == [(("BO2",), ("C2",))]
+    assert matched(result.with_broker) == [(("BO2",), ("C2",))]
+
+
+def test_three_way_can_hold_the_brokers_against_the_front_office() -> None:
+    front = frame(trade("FO1"), trade("FO2", instrument="X", quantity=99))
+    back = frame(trade("BO1"), trade("BO2", instrument="X"))
+    confirms = frame(trade("C1"), trade("C2", instrument="X", quantity=99))
+    result = match_three_way(front, back, confirms, KeyedConfig(), broker_against="front")
+    found = sorted(result.breaks.select("sources", "kind", "left_ids", "right_ids").rows())
+    # the books are wrong, the broker agrees with the front office: one break, front/back
+    assert found == [("front/back", "quantity", ["FO2"], ["BO2"])]
+    assert matched(result.with_broker) == [(("FO1",), ("C1",)), (("FO2",), ("C2",))]
+    with pytest.raises(ValueError, match="broker_against"):
+        match_three_way(front, back, confirms, KeyedConfig(), broker_against="side")
 
 
 def test_a_break_can_be_shown_to_the_scored_engine() -> None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trastienda.banking.models import BankAccount, ReconciliationRule
 from trastienda.banking.services import BANK_ACCOUNT_FIELDS
-from trastienda.core.forms import BootstrapMixin, CompanyModelForm
+from trastienda.core.forms import CompanyModelForm, TabularLayoutForm
 from trastienda.core.models import Company
 from trastienda.ledger.models import Account, AccountType, Journal
 
@@ -113,7 +113,7 @@ class ReconciliationRuleForm(CompanyModelForm):
 COLUMN_HELP = _("The column's header text, or its position (1, 2, 3...).")
 
 
-class ColumnMappingForm(BootstrapMixin, forms.Form):
+class ColumnMappingForm(TabularLayoutForm):
     """The settings of :class:`~trastienda.banking.formats.tabular.ColumnMapping`, and a
     sample file whose first rows are shown (nothing of the file is stored)."""
 
@@ -152,42 +152,6 @@ class ColumnMappingForm(BootstrapMixin, forms.Form):
         initial="%d/%m/%Y",
         help_text=_("%d day, %m month, %Y year (%y: two digits): %d/%m/%Y, %d.%m.%Y, %Y-%m-%d..."),
     )
-    decimal_separator = forms.ChoiceField(
-        label=_("Decimal separator"),
-        choices=((",", _("Comma: 1234,56")), (".", _("Point: 1234.56"))),
-        initial=",",
-    )
-    thousands_separator = forms.ChoiceField(
-        label=_("Thousands separator"),
-        choices=(
-            ("", _("None")),
-            (".", _("Point: 1.234")),
-            (",", _("Comma: 1,234")),
-            (" ", _("Space: 1 234")),
-        ),
-        required=False,
-    )
-    delimiter = forms.ChoiceField(
-        label=_("CSV delimiter"),
-        choices=(
-            ("", _("Detect")),
-            (";", _("Semicolon ;")),
-            (",", _("Comma ,")),
-            ("\t", _("Tab")),
-            ("|", _("Bar |")),
-        ),
-        required=False,
-    )
-    encoding = forms.ChoiceField(
-        label=_("CSV encoding"),
-        choices=(
-            ("utf-8-sig", "UTF-8"),
-            ("cp1252", "Windows-1252"),
-            ("latin-1", "ISO-8859-1 (Latin-1)"),
-            ("utf-16", "UTF-16"),
-        ),
-        initial="utf-8-sig",
-    )
     skip_rows = forms.IntegerField(
         label=_("Lines before the header"),
         min_value=0,
@@ -195,7 +159,6 @@ class ColumnMappingForm(BootstrapMixin, forms.Form):
         initial=0,
         help_text=_("Title lines the bank puts above the table."),
     )
-    has_header = forms.BooleanField(label=_("The table has a header row"), required=False)
     sample = forms.FileField(
         label=_("Sample file"),
         required=False,
@@ -221,6 +184,7 @@ class ColumnMappingForm(BootstrapMixin, forms.Form):
         "skip_rows",
         "has_header",
     )
+    field_order = (*MAPPING_FIELDS, "sample")
 
     @classmethod
     def initial_from(cls, saved: dict[str, Any]) -> dict[str, Any]:
@@ -250,12 +214,8 @@ class ColumnMappingForm(BootstrapMixin, forms.Form):
         data["delimiter"] = data["delimiter"] or ""
         return data
 
-    def clean_sample(self) -> Any:
-        sample = self.cleaned_data.get("sample")
-        if sample:
-            from trastienda.banking.statement_forms import check_statement_upload
+    def check_upload(self, sample: Any) -> str:
+        from trastienda.banking.statement_forms import check_statement_upload
 
-            _name, extension = check_statement_upload(sample)
-            if extension not in ("csv", "txt", "xlsx", ""):
-                raise forms.ValidationError(_("Upload a CSV or XLSX file."))
-        return sample
+        _name, extension = check_statement_upload(sample)
+        return str(extension)

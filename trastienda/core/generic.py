@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.forms import ModelForm
@@ -236,7 +236,7 @@ class ObjectDetailView(CompanyView):
             history_for = None  # type: ignore[assignment]
         if history_for is not None:
             history = [
-                {"entry": entry, "changes": self.views.readable_changes(entry.changes)}
+                {"entry": entry, "changes": self.views.readable_changes(entry.changes, obj)}
                 for entry in history_for(obj)[:50]
             ]
         ctx = self.base_context(
@@ -512,14 +512,55 @@ class ObjectViews:
         return header, rows()
 
     @classmethod
-    def readable_changes(cls, changes: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
-        """(field label, before, after) of an audit entry, without the company link."""
+    def readable_changes(
+        cls, changes: dict[str, Any] | None, obj: Any = None
+    ) -> list[tuple[str, Any, Any]]:
+        """(field label, before, after) of an audit entry, without the company link; the
+        values as :meth:`change_value` reads them."""
         labels = {f.name: capfirst(str(f.verbose_name)) for f in cls.model._meta.fields}
+        related: dict[tuple[str, Any], Any] = {}
         return [
-            (labels.get(name, name), before, after)
+            (
+                labels.get(name, name),
+                cls.change_value(name, before, obj, related),
+                cls.change_value(name, after, obj, related),
+            )
             for name, (before, after) in (changes or {}).items()
             if name != "company"
         ]
+
+    @classmethod
+    def change_value(
+        cls,
+        name: str,
+        value: Any,
+        obj: Any = None,
+        related: dict[tuple[str, Any], Any] | None = None,
+    ) -> Any:
+        """An audited value as people read it: a choice's label, yes or no, the record a
+        foreign key names (``related`` caches them); views with scaled numbers (quantities,
+        prices, amounts in minor units) extend it."""
+        if value is None or value == "":
+            return value
+        try:
+            field = cls.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return value
+        if getattr(field, "choices", None):
+            return dict(field.flatchoices).get(value, value)  # type: ignore[union-attr]
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        model = field.related_model if field.is_relation else None
+        if isinstance(model, type) and issubclass(model, models.Model) and not field.many_to_many:
+            key = (name, value)
+            if related is None or key not in related:
+                found = model._default_manager.filter(pk=value).first()
+                shown = str(found) if found is not None else value
+                if related is None:
+                    return shown
+                related[key] = shown
+            return related[key]
+        return value
 
     @classmethod
     def export_filename(cls, fmt: str) -> str:

@@ -59,6 +59,13 @@ def sidebar(request: Any) -> list[dict[str, Any]]:
             )
         if items:
             result.append({"label": menu.label, "icon": menu.icon, "items": items})
+    # One item is the current page: the one whose address matches the longest part of the
+    # path ("expiries/" is not active on "expiries/process/" when that has an item of its own).
+    active = [item for menu in result for item in menu["items"] if item["active"]]
+    if len(active) > 1:
+        best = max(active, key=lambda item: len(item["url"]))
+        for item in active:
+            item["active"] = item is best
     return result
 
 

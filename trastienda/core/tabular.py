@@ -489,7 +489,9 @@ def check_date_format(name: str, fmt: object) -> None:
     """A strftime pattern that gives day, month and year back."""
     if not _round_trips(fmt, lambda parsed: parsed.date() == _SAMPLE_MOMENT.date()):
         raise MappingError(
-            name, _("the date format must give day, month and year, such as %%d/%%m/%%Y")
+            # formatted (with nothing) so that "%%" reads "%", as the catalogue has it
+            name,
+            _("the date format must give day, month and year, such as %%d/%%m/%%Y") % {},
         )
 
 
@@ -497,7 +499,7 @@ def check_time_format(name: str, fmt: object) -> None:
     """A strftime pattern that gives at least the hour back."""
     if not _round_trips(fmt, lambda parsed: parsed.time().hour == _SAMPLE_MOMENT.hour):
         raise MappingError(
-            name, _("the time format must give at least the hour, such as %%H:%%M:%%S")
+            name, _("the time format must give at least the hour, such as %%H:%%M:%%S") % {}
         )
 
 

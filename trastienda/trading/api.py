@@ -164,6 +164,30 @@ class BrokerViewSet(CompanyModelViewSet):
     create_service = reference.broker_create
     update_service = reference.broker_update
     delete_service = reference.broker_delete
+    action_perms = {"mapping": "view", "mapping_update": "change"}
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def mapping(self, request: Request, pk: str | None = None) -> Response:
+        """How this broker's CSV/XLSX confirmations are read (``{}`` when not set)."""
+        return Response(self.get_object().confirmation_mapping or {})
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @mapping.mapping.put
+    def mapping_update(self, request: Request, pk: str | None = None) -> Response:
+        """Replace the confirmation column mapping: ``{"broker_ref": "Exec ID", "trade_ref":
+        "Order", "trade_date": "Date", "instrument": "ISIN", "side": "Side", "quantity": "Qty",
+        "price": "Price", "currency": "Ccy", "account": "Account", "fees": "Commission",
+        "date_format": "%d/%m/%Y", "decimal_separator": ","}``; ``{}`` clears it. A setting
+        that cannot be used is a 400 naming it, and nothing is written."""
+        broker = self.get_object()
+        data = request.data
+        if not isinstance(data, dict):
+            raise exceptions.ValidationError({"mapping": ["Send a JSON object."]})
+        saved = self.call_service(
+            reference.broker_mapping_save, instance=broker, mapping=data, user=request.user
+        )
+        return Response(saved.confirmation_mapping)
 
 
 class TradingAccountViewSet(CompanyModelViewSet):

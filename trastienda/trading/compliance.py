@@ -57,7 +57,8 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import BigIntegerField, Case, Count, F, Max, Q, Sum, When
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from trastienda.audit.models import AuditAction
@@ -138,6 +139,11 @@ def _add(errors: dict[str, list[str]], name: str, message: str) -> None:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _number(value: Decimal) -> str:
+    """A decimal as people write it in the active language (grouped: 1.234.567,50)."""
+    return number_format(value, use_l10n=True, force_grouping=True)
 
 
 def _required_text(
@@ -749,8 +755,8 @@ def _exposure_findings(rule: ComplianceRule, day: _Day, result: RunResult) -> li
                 % {
                     "trader": trader.code,
                     "instrument": instrument.code,
-                    "exposure": exposure_text,
-                    "limit": limit_text,
+                    "exposure": _number(Money(exposure, currency).to_decimal()),
+                    "limit": _number(Money(limit, currency).to_decimal()),
                     "currency": currency,
                 },
                 detail={
@@ -976,7 +982,8 @@ def compliance_run(*, company: Company, date: Any, user: Any = None) -> RunResul
     if errors or day is None:
         raise ValidationError(errors)
     result = RunResult(date=day)
-    with transaction.atomic():
+    # the alerts' messages are stored: written in the company's language
+    with transaction.atomic(), translation.override(company.language or "en"):
         rules = list(
             ComplianceRule.objects.filter(company=company, active=True)
             .select_related("trader", "instrument")

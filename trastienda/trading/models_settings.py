@@ -15,6 +15,21 @@ class CostMethod(models.TextChoices):
     AVERAGE = "average", _("Average cost")
 
 
+#: The keys a trade reconciliation may match on, in the order they are shown.
+RECONCILE_KEYS = (
+    ("trade_ref", _("our trade id as the broker echoes it")),
+    ("trade_date", _("trade date")),
+    ("instrument", _("instrument")),
+    ("side", _("side")),
+    ("account", _("account")),
+    ("broker", _("broker")),
+)
+
+
+def default_reconcile_keys() -> list[str]:
+    return [key for key, _label in RECONCILE_KEYS]
+
+
 class TradingSettings(CompanyOwned):
     """Per company: how settlement posts to the ledger, when reminders go out and how
     realised P&L is measured."""
@@ -74,6 +89,19 @@ class TradingSettings(CompanyOwned):
         blank=True,
         related_name="+",
         verbose_name=_("commissions (income)"),
+    )
+    reconcile_keys = models.JSONField(
+        _("reconciliation keys"),
+        default=default_reconcile_keys,
+        help_text=_("What a confirmation must share with a trade (the trade date always)."),
+    )
+    price_tolerance_bp = models.DecimalField(
+        _("price tolerance (basis points)"), max_digits=6, decimal_places=2, default=0
+    )
+    fees_tolerance = models.PositiveIntegerField(
+        _("fees tolerance (cents)"),
+        default=1,
+        help_text=_("In minor units of the trade's currency."),
     )
     realised_pnl_account = models.ForeignKey(
         "ledger.Account",

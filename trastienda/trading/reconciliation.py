@@ -361,36 +361,104 @@ BOOKS_RELAXED = (("trade_date", "instrument", "side", "account", "broker"),)
 BOOKS_KINDS = {"missing_right": Break.Kind.MISSING_BOOKS, "missing_left": Break.Kind.BOOKS_ONLY}
 
 
+def _broker_config(company: Company, price_tolerance_bp: Any = None) -> Any:
+    """The keyed matcher's settings of the company's reconciliation: its keys (the trading
+    settings' ``reconcile_keys``, in the order of :data:`KEYS`), tolerances and the relaxed
+    passes (without our trade id, then also without the account, or the side)."""
+    from trastienda.matching.bulk import KeyedConfig
+    from trastienda.trading.models import TradingSettings
+
+    found = TradingSettings.objects.filter(company=company).first() or TradingSettings()
+    chosen = set(found.reconcile_keys or KEYS) | {"trade_date"}
+    keys = tuple(key for key in KEYS if key in chosen)
+    base = ("trade_ref",) if "trade_ref" in keys else ()
+    passes = [base] if base else []
+    passes += [(*base, key) for key in ("account", "side") if key in keys]
+    return KeyedConfig(
+        keys=keys,
+        aggregate_right=True,
+        fees_tolerance=found.fees_tolerance,
+        price_tolerance_bp=str(
+            found.price_tolerance_bp if price_tolerance_bp is None else price_tolerance_bp
+        ),
+        relaxed=tuple(p for p in passes if set(p) != set(keys)),
+    )
+
+
+def _blocks(left: Any, right: Any, config: Any, result: Any) -> tuple[set[int], int, list[Any]]:
+    """Block trades against allocations: the confirmations without an account (the broker's
+    block) against our trades of the same trade date, instrument, side and broker that found
+    no confirmation, both sides summed per key. Returns the ids of our trades paired, the
+    number of pairs and the breaks of that pass (its ``missing_right`` left out: those trades
+    are missing already)."""
+    import polars as pl
+
+    from trastienda.matching.bulk import KeyedConfig, match_keyed
+
+    if "account" not in config.keys:
+        return set(), 0, []
+    blocks = right.filter(pl.col("account") == 0)
+    if blocks.is_empty():
+        return set(), 0, []
+    unconfirmed = [
+        i
+        for row in result.breaks.filter(pl.col("kind") == "missing_right").iter_rows(named=True)
+        for i in row["left_ids"] or []
+    ]
+    block_config = KeyedConfig(
+        keys=tuple(k for k in config.keys if k not in {"trade_ref", "account"}),
+        aggregate_left=True,
+        aggregate_right=True,
+        fees_tolerance=config.fees_tolerance,
+        price_tolerance_bp=config.price_tolerance_bp,
+    )
+    found = match_keyed(left.filter(pl.col("id").is_in(unconfirmed)), blocks, block_config)
+    paired = {i for ids in found.matched.get_column("left_ids").to_list() for i in ids or []}
+    breaks = [row for row in found.breaks.iter_rows(named=True) if row["kind"] != "missing_right"]
+    return paired, found.matched.height, breaks
+
+
 def trades_reconcile(
-    *, company: Company, trade_date: dt.date, user: Any = None, price_tolerance_bp: int = 0
+    *,
+    company: Company,
+    trade_date: dt.date,
+    user: Any = None,
+    price_tolerance_bp: int | str | None = None,
 ) -> ReconciliationRun:
     """Reconcile the trades of ``trade_date`` with the brokers' confirmations and with the
     back-office books (the settlement instructions, once the back office has booked the day)
-    and keep the breaks (see the module docstring)."""
+    and keep the breaks (see the module docstring). The keys and tolerances are the trading
+    settings'; ``price_tolerance_bp`` overrides the price tolerance."""
+    import polars as pl
+
     from trastienda.matching.bulk import KeyedConfig, match_keyed, match_three_way
 
     left, right = _frames(company, trade_date)
     books = _books_frame(company, trade_date)
-    config = KeyedConfig(
-        keys=KEYS,
-        aggregate_right=True,
-        fees_tolerance=1,
-        price_tolerance_bp=price_tolerance_bp,
-        relaxed=(("trade_ref",), ("trade_ref", "account"), ("trade_ref", "side")),
-    )
-    rows: list[tuple[str, dict[str, Any]]]
+    config = _broker_config(company, price_tolerance_bp)
+    allocated = right.filter(pl.col("account") != 0) if "account" in config.keys else right
+    rows: list[tuple[str, dict[str, Any]]] = []
     if books is None:
-        result = match_keyed(left, right, config)
-        matched = result.matched.height
-        rows = [(Break.Against.BROKER, row) for row in result.breaks.iter_rows(named=True)]
+        result = match_keyed(left, allocated, config)
     else:
         books_config = KeyedConfig(keys=BOOKS_KEYS, relaxed=BOOKS_RELAXED)
-        three = match_three_way(left, books, right, books_config, config, broker_against="front")
-        matched = three.with_broker.matched.height
-        rows = [
-            (Break.Against.BOOKS if row["sources"] == "front/back" else Break.Against.BROKER, row)
-            for row in three.breaks.iter_rows(named=True)
-        ]
+        three = match_three_way(
+            left, books, allocated, books_config, config, broker_against="front"
+        )
+        result = three.with_broker
+        rows = [(Break.Against.BOOKS, row) for row in three.front_back.breaks.iter_rows(named=True)]
+    matched = result.matched.height
+    paired, block_matched, block_breaks = _blocks(left, right, config, result)
+    # trades of a block are no longer missing: paired, or named by the block's own breaks
+    covered = paired | {i for row in block_breaks for i in row.get("left_ids") or []}
+    broker_rows = [
+        row
+        for row in result.breaks.iter_rows(named=True)
+        if not (row["kind"] == "missing_right" and set(row["left_ids"] or []) <= covered)
+    ]
+    broker_rows += block_breaks
+    matched += block_matched
+    rows += [(Break.Against.BROKER, row) for row in broker_rows]
     codes = _Codes(company)
     with transaction.atomic():
         run = ReconciliationRun.objects.create(

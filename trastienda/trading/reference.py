@@ -11,6 +11,8 @@ and the demo. Services are called as the generic views and viewsets call them:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -18,6 +20,7 @@ from django.db import models, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils.translation import gettext as _
 
+from trastienda.core import context
 from trastienda.core.models import Company
 from trastienda.core.money import currency_exponent
 from trastienda.trading.models import Broker, Desk, Instrument, Trader, TradingAccount
@@ -170,10 +173,21 @@ def desk_delete(*, instance: Desk) -> None:
 # --- traders ------------------------------------------------------------------------------------
 
 
+def _check_member(user: Any, company: Company, errors: dict[str, list[str]]) -> None:
+    """A trader's user must be an active member of the company."""
+    from trastienda.core.models import Membership
+
+    if user is None:
+        return
+    if not Membership.objects.filter(user=user, company=company, is_active=True).exists():
+        _add(errors, "user", _("Choose an active member of the company."))
+
+
 def trader_create(*, company: Company, **data: Any) -> Trader:
     errors: dict[str, list[str]] = {}
     _check_code(Trader, company, _code(data, None), None, errors)
     _check_company(data.get("desk"), company, "desk", errors)
+    _check_member(data.get("user"), company, errors)
     return _save(
         Trader, company=company, instance=None, names=TRADER_FIELDS, data=data, errors=errors
     )
@@ -183,6 +197,8 @@ def trader_update(*, instance: Trader, **data: Any) -> Trader:
     errors: dict[str, list[str]] = {}
     _check_code(Trader, instance.company, _code(data, instance), instance.pk, errors)
     _check_company(data.get("desk"), instance.company, "desk", errors)
+    if "user" in data and data["user"] != instance.user:
+        _check_member(data["user"], instance.company, errors)
     return _save(
         Trader,
         company=instance.company,
@@ -239,6 +255,34 @@ def broker_update(*, instance: Broker, **data: Any) -> Broker:
 def broker_delete(*, instance: Broker) -> None:
     _refuse_if_traded(instance, "broker")
     _delete(instance, _("trades"))
+
+
+def broker_mapping_save(
+    *, instance: Broker, mapping: Mapping[str, Any] | None, user: Any = None
+) -> Broker:
+    """Save how the broker's CSV/XLSX confirmations are read: ``mapping`` is the JSON form of
+    :class:`~trastienda.trading.formats.confirmations.ConfirmationMapping`, checked first (a
+    setting that cannot be used is a ValidationError keyed by its name, and nothing is
+    written) and stored in its complete form. An empty mapping clears it. The change is
+    recorded in the audit trail, as ``user`` when given."""
+    from trastienda.trading.formats.confirmations import (
+        ConfirmationMapping,
+        ConfirmationMappingError,
+    )
+
+    stored: dict[str, Any] = {}
+    if mapping is not None and not (isinstance(mapping, Mapping) and not mapping):
+        try:
+            stored = ConfirmationMapping.from_dict(mapping).to_dict()
+        except ConfirmationMappingError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from exc
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"confirmation_mapping": [str(exc)]}) from exc
+    actor = context.acting(user=user) if getattr(user, "is_authenticated", False) else nullcontext()
+    with actor, transaction.atomic():
+        instance.confirmation_mapping = stored
+        instance.save(update_fields=["confirmation_mapping"])
+    return instance
 
 
 # --- trading accounts ---------------------------------------------------------------------------
@@ -444,6 +488,7 @@ __all__ = [
     "TRADER_FIELDS",
     "broker_create",
     "broker_delete",
+    "broker_mapping_save",
     "broker_update",
     "desk_create",
     "desk_delete",

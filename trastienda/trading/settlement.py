@@ -102,6 +102,7 @@ from trastienda.trading.models import (
     TradingAccount,
     TradingSettings,
 )
+from trastienda.trading.models_settings import RECONCILE_KEYS
 from trastienda.trading.positions import realised_gross
 
 Status = SettlementInstruction.Status
@@ -119,6 +120,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 SETTINGS_FIELDS = (
     "cost_method",
     "reminder_days",
+    "reconcile_keys",
+    "price_tolerance_bp",
+    "fees_tolerance",
     "journal",
     "securities_account",
     "settlement_account",
@@ -267,6 +271,7 @@ def settings_update(*, company: Company, user: Any = None, **data: Any) -> Tradi
         if not 0 <= days <= 365:
             errors["reminder_days"] = [_("Enter a number of days from 0 to 365.")]
         values["reminder_days"] = days
+    _reconcile_values(data, values, errors)
     _raise(errors)
     with transaction.atomic():
         found = trading_settings(company)
@@ -280,6 +285,44 @@ def settings_update(*, company: Company, user: Any = None, **data: Any) -> Tradi
                 found.save()
             _audit(AuditAction.UPDATE, found, user, changes)
     return found
+
+
+def _reconcile_values(
+    data: Mapping[str, Any], values: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
+    """The reconciliation's keys (a list or comma-separated names of
+    :data:`~trastienda.trading.models_settings.RECONCILE_KEYS`; the trade date always) and
+    tolerances (price in basis points, at most two decimals; fees in minor units)."""
+    if "reconcile_keys" in data:
+        raw = data["reconcile_keys"]
+        names = [str(n).strip() for n in (raw.split(",") if isinstance(raw, str) else raw or [])]
+        known = [key for key, _label in RECONCILE_KEYS]
+        unknown = [n for n in names if n and n not in known]
+        if unknown:
+            errors["reconcile_keys"] = [
+                _("Unknown key %(names)s; choose among %(known)s.")
+                % {"names": ", ".join(unknown), "known": ", ".join(known)}
+            ]
+        chosen = {n for n in names if n in known} | {"trade_date"}
+        values["reconcile_keys"] = [key for key in known if key in chosen]
+    if "price_tolerance_bp" in data:
+        try:
+            bp = Decimal(str(data["price_tolerance_bp"]).strip() or "0")
+        except ArithmeticError:
+            bp = Decimal(-1)
+        if not bp.is_finite() or not 0 <= bp <= 10000 or bp != bp.quantize(Decimal("0.01")):
+            errors["price_tolerance_bp"] = [
+                _("Enter basis points from 0 to 10000 with at most two decimals.")
+            ]
+        values["price_tolerance_bp"] = bp
+    if "fees_tolerance" in data:
+        try:
+            cents = int(data["fees_tolerance"])
+        except (TypeError, ValueError):
+            cents = -1
+        if cents < 0:
+            errors["fees_tolerance"] = [_("Enter a whole number of cents, 0 or more.")]
+        values["fees_tolerance"] = cents
 
 
 # --- approval limits ------------------------------------------------------------------------

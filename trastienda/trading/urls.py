@@ -2,6 +2,7 @@
 
 from trastienda.trading import (
     views,
+    views_brokers,
     views_compliance,
     views_expiry,
     views_positions,
@@ -12,6 +13,7 @@ app_name = "trading"
 
 urlpatterns = [
     *views.urlpatterns,
+    *views_brokers.urlpatterns,
     *views_positions.urlpatterns,
     *views_expiry.urlpatterns,
     *views_settlement.urlpatterns,

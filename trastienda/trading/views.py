@@ -35,8 +35,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import include, path
 from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from trastienda.core.errors import errors_by_place as import_errors
 from trastienda.core.generic import (
@@ -49,7 +49,7 @@ from trastienda.core.generic import (
     RefusedEditView,
     company_url,
 )
-from trastienda.core.money import Money
+from trastienda.core.money import Money, format_money
 from trastienda.core.permissions import has_perm, model_perm
 from trastienda.trading import reconciliation, reference, services
 from trastienda.trading.filters import (
@@ -113,6 +113,33 @@ WEB_SOURCE = "web"
 # --- reference data ---------------------------------------------------------------------------
 
 
+class BookedViews(ObjectViews):
+    """The views of a trade-shaped record (a trade version, a confirmation, a settlement
+    instruction): its audited quantities, prices and amounts read as decimals."""
+
+    QUANTITIES = frozenset({"quantity"})
+    PRICES = frozenset({"price", "close"})
+    AMOUNTS = frozenset({"gross_amount", "fees", "commission", "cash_amount", "amount"})
+
+    @classmethod
+    def change_value(
+        cls,
+        name: str,
+        value: Any,
+        obj: Any = None,
+        related: dict[tuple[str, Any], Any] | None = None,
+    ) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if name in cls.QUANTITIES:
+                return scaled(value, QUANTITY_PLACES)
+            if name in cls.PRICES:
+                return scaled(value, PRICE_PLACES)
+            currency = getattr(obj, "currency", "")
+            if name in cls.AMOUNTS and currency:
+                return format_money(Money(value, currency), (get_language() or "en")[:2])
+        return super().change_value(name, value, obj, related)
+
+
 class DeskViews(ObjectViews):
     model = Desk
     table = DeskTable
@@ -140,6 +167,7 @@ class BrokerViews(ObjectViews):
     table = BrokerTable
     filterset = BrokerFilterSet
     form = BrokerForm
+    detail_template = "trading/broker_detail_extra.html"
     select_related = ("company",)
     detail_fields = reference.BROKER_FIELDS
     create_service = reference.broker_create
@@ -500,7 +528,7 @@ class TradeImportView(FileImportView):
         return {"trades_url": company_url(self.request, "trading:trade_list")}
 
 
-class TradeViews(ObjectViews):
+class TradeViews(BookedViews):
     model = Trade
     table = TradeTable
     filterset = TradeFilterSet
@@ -646,7 +674,7 @@ class ConfirmationImportView(CompanyView):
         )
 
 
-class ConfirmationViews(ObjectViews):
+class ConfirmationViews(BookedViews):
     model = Confirmation
     table = ConfirmationTable
     filterset = ConfirmationFilterSet

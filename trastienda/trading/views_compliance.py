@@ -66,8 +66,6 @@ from trastienda.trading.models import (
 )
 from trastienda.trading.views import FormActionView, ReadOnlyListView, apply_errors
 
-lazy = gettext_lazy
-
 
 def _company_of(filterset: Any) -> Company | None:
     return getattr(getattr(filterset, "request", None), "company", None)
@@ -84,15 +82,19 @@ def _codes(model: Any, company: Company | None) -> QuerySet[Any]:
 
 class ComplianceRuleFilterSet(CompanyFilterSet):
     search_fields = ("code", "name")
-    kind = django_filters.ChoiceFilter(choices=ComplianceRule.Kind.choices, label=lazy("Kind"))
+    kind = django_filters.ChoiceFilter(
+        choices=ComplianceRule.Kind.choices, label=gettext_lazy("Kind")
+    )
     severity = django_filters.ChoiceFilter(
-        choices=ComplianceRule.Severity.choices, label=lazy("Severity")
+        choices=ComplianceRule.Severity.choices, label=gettext_lazy("Severity")
     )
-    trader = django_filters.ModelChoiceFilter(queryset=Trader.objects.none(), label=lazy("Trader"))
+    trader = django_filters.ModelChoiceFilter(
+        queryset=Trader.objects.none(), label=gettext_lazy("Trader")
+    )
     instrument = django_filters.ModelChoiceFilter(
-        queryset=Instrument.objects.none(), label=lazy("Instrument")
+        queryset=Instrument.objects.none(), label=gettext_lazy("Instrument")
     )
-    active = django_filters.BooleanFilter(label=lazy("Active"))
+    active = django_filters.BooleanFilter(label=gettext_lazy("Active"))
 
     class Meta:
         model = ComplianceRule
@@ -108,9 +110,9 @@ class ComplianceRuleFilterSet(CompanyFilterSet):
 class RestrictedInstrumentFilterSet(CompanyFilterSet):
     search_fields = ("instrument__code", "instrument__name", "reason")
     instrument = django_filters.ModelChoiceFilter(
-        queryset=Instrument.objects.none(), label=lazy("Instrument")
+        queryset=Instrument.objects.none(), label=gettext_lazy("Instrument")
     )
-    on = django_filters.DateFilter(method="filter_on", label=lazy("In force on"))
+    on = django_filters.DateFilter(method="filter_on", label=gettext_lazy("In force on"))
 
     class Meta:
         model = RestrictedInstrument
@@ -130,25 +132,31 @@ class RestrictedInstrumentFilterSet(CompanyFilterSet):
 
 class AlertFilterSet(CompanyFilterSet):
     search_fields = ("message", "trade__trade_id", "rule__code", "justification")
-    state = django_filters.ChoiceFilter(choices=Alert.State.choices, label=lazy("State"))
+    state = django_filters.ChoiceFilter(choices=Alert.State.choices, label=gettext_lazy("State"))
     rule = django_filters.ModelChoiceFilter(
-        queryset=ComplianceRule.objects.none(), label=lazy("Rule")
+        queryset=ComplianceRule.objects.none(), label=gettext_lazy("Rule")
     )
     kind = django_filters.ChoiceFilter(
-        field_name="rule__kind", choices=ComplianceRule.Kind.choices, label=lazy("Kind")
+        field_name="rule__kind", choices=ComplianceRule.Kind.choices, label=gettext_lazy("Kind")
     )
     severity = django_filters.ChoiceFilter(
         field_name="rule__severity",
         choices=ComplianceRule.Severity.choices,
-        label=lazy("Severity"),
+        label=gettext_lazy("Severity"),
     )
-    trader = django_filters.ModelChoiceFilter(queryset=Trader.objects.none(), label=lazy("Trader"))
+    trader = django_filters.ModelChoiceFilter(
+        queryset=Trader.objects.none(), label=gettext_lazy("Trader")
+    )
     instrument = django_filters.ModelChoiceFilter(
-        queryset=Instrument.objects.none(), label=lazy("Instrument")
+        queryset=Instrument.objects.none(), label=gettext_lazy("Instrument")
     )
-    owner = django_filters.ModelChoiceFilter(queryset=None, label=lazy("Owner"))
-    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=lazy("From"))
-    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=lazy("To"))
+    owner = django_filters.ModelChoiceFilter(queryset=None, label=gettext_lazy("Owner"))
+    date_from = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", label=gettext_lazy("From")
+    )
+    date_to = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", label=gettext_lazy("To")
+    )
 
     class Meta:
         model = Alert
@@ -165,7 +173,7 @@ class AlertFilterSet(CompanyFilterSet):
 
 class ProcedureFilterSet(CompanyFilterSet):
     search_fields = ("code", "title")
-    active = django_filters.BooleanFilter(label=lazy("Active"))
+    active = django_filters.BooleanFilter(label=gettext_lazy("Active"))
 
     class Meta:
         model = Procedure
@@ -196,9 +204,9 @@ class RuleLimitColumn(tables.Column):
 
 class ComplianceRuleTable(BaseTable):
     code = tables.Column(linkify=_link)
-    trader = tables.Column(accessor="trader__code", verbose_name=lazy("Trader"))
-    instrument = tables.Column(accessor="instrument__code", verbose_name=lazy("Instrument"))
-    limit = RuleLimitColumn(verbose_name=lazy("Limit"))
+    trader = tables.Column(accessor="trader__code", verbose_name=gettext_lazy("Trader"))
+    instrument = tables.Column(accessor="instrument__code", verbose_name=gettext_lazy("Instrument"))
+    limit = RuleLimitColumn(verbose_name=gettext_lazy("Limit"))
 
     class Meta(BaseTable.Meta):
         model = ComplianceRule
@@ -218,9 +226,9 @@ class ComplianceRuleTable(BaseTable):
 
 class RestrictedInstrumentTable(BaseTable):
     instrument = tables.Column(
-        accessor="instrument__code", verbose_name=lazy("Instrument"), linkify=_link
+        accessor="instrument__code", verbose_name=gettext_lazy("Instrument"), linkify=_link
     )
-    instrument_name = tables.Column(accessor="instrument__name", verbose_name=lazy("Name"))
+    instrument_name = tables.Column(accessor="instrument__name", verbose_name=gettext_lazy("Name"))
 
     class Meta(BaseTable.Meta):
         model = RestrictedInstrument
@@ -251,18 +259,18 @@ def alert_age(alert: Alert) -> int:
 
 
 class AlertTable(BaseTable):
-    id = tables.Column(linkify=_link, verbose_name=lazy("Alert"), attrs=NUM)
-    rule = tables.Column(accessor="rule__code", verbose_name=lazy("Rule"))
-    kind = tables.Column(accessor="rule__kind", verbose_name=lazy("Kind"))
-    severity = tables.Column(accessor="rule__severity", verbose_name=lazy("Severity"))
-    trader = tables.Column(accessor="trader__code", verbose_name=lazy("Trader"))
-    instrument = tables.Column(accessor="instrument__code", verbose_name=lazy("Instrument"))
-    trade = tables.Column(accessor="trade__trade_id", verbose_name=lazy("Trade"))
-    owner = tables.Column(accessor="owner__username", verbose_name=lazy("Owner"))
+    id = tables.Column(linkify=_link, verbose_name=gettext_lazy("Alert"), attrs=NUM)
+    rule = tables.Column(accessor="rule__code", verbose_name=gettext_lazy("Rule"))
+    kind = tables.Column(accessor="rule__kind", verbose_name=gettext_lazy("Kind"))
+    severity = tables.Column(accessor="rule__severity", verbose_name=gettext_lazy("Severity"))
+    trader = tables.Column(accessor="trader__code", verbose_name=gettext_lazy("Trader"))
+    instrument = tables.Column(accessor="instrument__code", verbose_name=gettext_lazy("Instrument"))
+    trade = tables.Column(accessor="trade__trade_id", verbose_name=gettext_lazy("Trade"))
+    owner = tables.Column(accessor="owner__username", verbose_name=gettext_lazy("Owner"))
     escalated_to = tables.Column(
-        accessor="escalated_to__username", verbose_name=lazy("Escalated to")
+        accessor="escalated_to__username", verbose_name=gettext_lazy("Escalated to")
     )
-    age = AlertAgeColumn(verbose_name=lazy("Age (days)"))
+    age = AlertAgeColumn(verbose_name=gettext_lazy("Age (days)"))
 
     class Meta(BaseTable.Meta):
         model = Alert
@@ -307,9 +315,9 @@ class AlertTable(BaseTable):
 
 class ProcedureTable(BaseTable):
     code = tables.Column(linkify=_link)
-    owner = tables.Column(accessor="owner__username", verbose_name=lazy("Owner"))
+    owner = tables.Column(accessor="owner__username", verbose_name=gettext_lazy("Owner"))
     latest = tables.Column(
-        accessor="latest_version", verbose_name=lazy("Versions"), attrs=NUM, orderable=False
+        accessor="latest_version", verbose_name=gettext_lazy("Versions"), attrs=NUM, orderable=False
     )
 
     class Meta(BaseTable.Meta):
@@ -324,31 +332,31 @@ class ComplianceRuleForm(CompanyModelForm):
     """The rule's fields; the limit as decimal text, the unusual-size parameters as fields."""
 
     limit = forms.CharField(
-        label=lazy("limit"),
+        label=gettext_lazy("limit"),
         required=False,
         max_length=40,
-        help_text=lazy(
+        help_text=gettext_lazy(
             "Position limit: a quantity. Exposure limit: an amount in the currency. "
             "Other kinds: empty."
         ),
     )
     multiple = forms.CharField(
-        label=lazy("multiple"),
+        label=gettext_lazy("multiple"),
         required=False,
         max_length=20,
-        help_text=lazy("Unusual size: times the median of the trader's previous trades."),
+        help_text=gettext_lazy("Unusual size: times the median of the trader's previous trades."),
     )
     lookback = forms.CharField(
-        label=lazy("lookback"),
+        label=gettext_lazy("lookback"),
         required=False,
         max_length=5,
-        help_text=lazy("Unusual size: how many previous trades (default 20)."),
+        help_text=gettext_lazy("Unusual size: how many previous trades (default 20)."),
     )
     min_history = forms.CharField(
-        label=lazy("minimum history"),
+        label=gettext_lazy("minimum history"),
         required=False,
         max_length=5,
-        help_text=lazy("Unusual size: how many previous trades at least (default 5)."),
+        help_text=gettext_lazy("Unusual size: how many previous trades at least (default 5)."),
     )
 
     class Meta:
@@ -399,22 +407,24 @@ class ProcedureForm(CompanyModelForm):
     Editing changes the fields only (the text changes by adding a version)."""
 
     body = forms.CharField(
-        label=lazy("text"),
+        label=gettext_lazy("text"),
         widget=forms.Textarea(attrs={"rows": 12}),
-        help_text=lazy("Plain text; line breaks are kept."),
+        help_text=gettext_lazy("Plain text; line breaks are kept."),
     )
     effective_from = forms.DateField(
-        label=lazy("effective from"),
+        label=gettext_lazy("effective from"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=lazy("Default: today."),
+        help_text=gettext_lazy("Default: today."),
     )
-    change_note = forms.CharField(label=lazy("what changed"), required=False, max_length=300)
+    change_note = forms.CharField(
+        label=gettext_lazy("what changed"), required=False, max_length=300
+    )
     controls = forms.ModelMultipleChoiceField(
-        label=lazy("controls"),
+        label=gettext_lazy("controls"),
         queryset=ComplianceRule.objects.none(),
         required=False,
-        help_text=lazy("The rules this procedure describes."),
+        help_text=gettext_lazy("The rules this procedure describes."),
     )
 
     class Meta:
@@ -435,10 +445,10 @@ class ProcedureForm(CompanyModelForm):
 
 class AlertAssignForm(BootstrapMixin, forms.Form):
     owner = forms.ModelChoiceField(
-        label=lazy("owner"), queryset=Trader.objects.none(), required=False
+        label=gettext_lazy("owner"), queryset=Trader.objects.none(), required=False
     )
     comment = forms.CharField(
-        label=lazy("comment"),
+        label=gettext_lazy("comment"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -451,14 +461,16 @@ class AlertAssignForm(BootstrapMixin, forms.Form):
 
 class AlertJustifyForm(BootstrapMixin, forms.Form):
     text = forms.CharField(
-        label=lazy("justification"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("justification"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class AlertEscalateForm(BootstrapMixin, forms.Form):
-    to = forms.ModelChoiceField(label=lazy("escalate to"), queryset=Trader.objects.none())
+    to = forms.ModelChoiceField(label=gettext_lazy("escalate to"), queryset=Trader.objects.none())
     comment = forms.CharField(
-        label=lazy("why"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+        label=gettext_lazy("why"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args: Any, company: Company | None = None, **kwargs: Any) -> None:
@@ -468,36 +480,42 @@ class AlertEscalateForm(BootstrapMixin, forms.Form):
 
 class AlertCloseForm(BootstrapMixin, forms.Form):
     justification = forms.CharField(
-        label=lazy("justification"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("justification"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class AlertReopenForm(BootstrapMixin, forms.Form):
-    reason = forms.CharField(label=lazy("reason"), max_length=1000)
+    reason = forms.CharField(label=gettext_lazy("reason"), max_length=1000)
 
 
 class ComplianceRunForm(BootstrapMixin, forms.Form):
     date = forms.DateField(
-        label=lazy("date"),
+        label=gettext_lazy("date"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=lazy("Every active rule is evaluated over the trades and positions of this day."),
+        help_text=gettext_lazy(
+            "Every active rule is evaluated over the trades and positions of this day."
+        ),
     )
 
 
 class ProcedureVersionForm(BootstrapMixin, forms.Form):
     body = forms.CharField(
-        label=lazy("text"),
+        label=gettext_lazy("text"),
         widget=forms.Textarea(attrs={"rows": 14}),
-        help_text=lazy("Plain text; line breaks are kept."),
+        help_text=gettext_lazy("Plain text; line breaks are kept."),
     )
     effective_from = forms.DateField(
-        label=lazy("effective from"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("effective from"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    change_note = forms.CharField(label=lazy("what changed"), max_length=300)
+    change_note = forms.CharField(label=gettext_lazy("what changed"), max_length=300)
 
 
 class ProcedureLinkForm(BootstrapMixin, forms.Form):
-    rule = forms.ModelChoiceField(label=lazy("rule"), queryset=ComplianceRule.objects.none())
+    rule = forms.ModelChoiceField(
+        label=gettext_lazy("rule"), queryset=ComplianceRule.objects.none()
+    )
 
     def __init__(self, *args: Any, company: Company | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

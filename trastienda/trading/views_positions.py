@@ -40,7 +40,6 @@ from trastienda.core.generic import (
     CompanyView,
     ObjectEditView,
     ObjectListView,
-    ObjectViews,
     audit,
     company_url,
     deny,
@@ -62,7 +61,7 @@ from trastienda.trading.models import (
     TradingAccount,
 )
 from trastienda.trading.tables import ScaledColumn, scaled
-from trastienda.trading.views import FileImportView
+from trastienda.trading.views import BookedViews, FileImportView
 
 VIEW_PNL = model_perm(PnlSnapshot, "view")
 RUN_PNL = model_perm(PnlSnapshot, "add")
@@ -233,7 +232,7 @@ class PriceEditView(ObjectEditView):
         return REFUSED if "pk" in self.kwargs else model_perm(Price, "add")
 
 
-class PriceViews(ObjectViews):
+class PriceViews(BookedViews):
     model = Price
     table = PriceTable
     filterset = PriceFilterSet

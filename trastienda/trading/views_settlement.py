@@ -67,8 +67,9 @@ from trastienda.trading.models import (
     SettlementInstruction,
     TradingSettings,
 )
+from trastienda.trading.models_settings import RECONCILE_KEYS
 from trastienda.trading.tables import ScaledColumn, scaled
-from trastienda.trading.views import FormActionView
+from trastienda.trading.views import BookedViews, FormActionView
 
 Status = SettlementInstruction.Status
 APPROVE_PERM = settlement.APPROVE_PERM
@@ -158,6 +159,26 @@ class SettingsForm(BootstrapMixin, forms.Form):
         ),
     )
     cost_method = forms.ChoiceField(label=gettext_lazy("cost method"), choices=CostMethod.choices)
+    reconcile_keys = forms.MultipleChoiceField(
+        label=gettext_lazy("reconciliation keys"),
+        choices=RECONCILE_KEYS,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=gettext_lazy(
+            "What a confirmation must share with a trade (the trade date always)."
+        ),
+    )
+    price_tolerance_bp = forms.DecimalField(
+        label=gettext_lazy("price tolerance (basis points)"),
+        min_value=0,
+        max_value=10000,
+        decimal_places=2,
+    )
+    fees_tolerance = forms.IntegerField(
+        label=gettext_lazy("fees tolerance (cents)"),
+        min_value=0,
+        help_text=gettext_lazy("In minor units of the trade's currency."),
+    )
 
     def __init__(self, *args: Any, company: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -681,7 +702,7 @@ def _detail_display(obj: SettlementInstruction, name: str) -> Any:
     return None
 
 
-class SettlementInstructionViews(ObjectViews):
+class SettlementInstructionViews(BookedViews):
     model = SettlementInstruction
     table = SettlementInstructionTable
     filterset = SettlementInstructionFilterSet
@@ -1004,6 +1025,9 @@ class SettingsView(CompanyView):
             journal=found.journal_id,
             reminder_days=found.reminder_days,
             cost_method=found.cost_method,
+            reconcile_keys=found.reconcile_keys,
+            price_tolerance_bp=found.price_tolerance_bp,
+            fees_tolerance=found.fees_tolerance,
         )
         return self.page(SettingsForm(initial=initial, company=company))
 

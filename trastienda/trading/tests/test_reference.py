@@ -146,3 +146,22 @@ def test_currency_of_a_traded_instrument_stays(
     assert "currency" in fields_of(exc)
     book.equity.refresh_from_db()
     assert reference.instrument_update(instance=book.equity, name="Santander").name == "Santander"
+
+
+def test_a_traders_user_is_a_member_of_the_company(
+    book: Book, other_company: Any, make_user: Any
+) -> None:
+    member = make_user("ana.ruiz", company=book.company, role="operations")
+    stranger = make_user("zoe.other", company=other_company, role="operations")
+    with pytest.raises(ValidationError) as refused:
+        reference.trader_create(
+            company=book.company, code="T9", name="Zoe", desk=book.desk, user=stranger
+        )
+    assert list(refused.value.message_dict) == ["user"]
+    trader = reference.trader_create(
+        company=book.company, code="T9", name="Ana", desk=book.desk, user=member
+    )
+    assert trader.user == member
+    with pytest.raises(ValidationError):
+        reference.trader_update(instance=trader, user=stranger)
+    reference.trader_update(instance=trader, name="Ana R.")  # its user stays a member

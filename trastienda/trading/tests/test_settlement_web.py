@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -213,11 +214,20 @@ def test_settings_page_and_limits(books: Book, operator: Any, clerk: Any) -> Non
     fees = Account.objects.get(company=books.company, code="669")
     response = client.post(
         url(books, "settlement/settings/"),
-        {"fees_account": fees.pk, "reminder_days": 7, "cost_method": "average"},
+        {
+            "fees_account": fees.pk,
+            "reminder_days": 7,
+            "cost_method": "average",
+            "reconcile_keys": ["trade_date", "instrument", "side", "broker"],
+            "price_tolerance_bp": "2.5",
+            "fees_tolerance": 3,
+        },
     )
     assert response.status_code == 302
     found = settlement.trading_settings(books.company)
     assert (found.fees_account, found.reminder_days, found.cost_method) == (fees, 7, "average")
+    assert found.reconcile_keys == ["trade_date", "instrument", "side", "broker"]
+    assert (found.price_tolerance_bp, found.fees_tolerance) == (Decimal("2.5"), 3)
     response = client.post(url(books, "approval-limits/add/"), {"currency": "usd", "amount": "5"})
     assert response.status_code == 302
     limit = ApprovalLimit.objects.get()

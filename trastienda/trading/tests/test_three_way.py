@@ -8,9 +8,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from django.core.exceptions import ValidationError
+
 from trastienda.trading import reconciliation as rec
 from trastienda.trading import services
-from trastienda.trading.models import Break, SettlementInstruction, Trade
+from trastienda.trading.models import Break, Confirmation, SettlementInstruction, Trade
 from trastienda.trading.tests.test_reconciliation import book_trades, fix_report
 
 
@@ -160,3 +163,109 @@ def test_the_books_breaks_through_the_pages_and_the_api(
     page = client.get(f"/c/{book.company.code}/trading/breaks/?against=books")
     assert page.status_code == 200
     assert f"/trading/breaks/{price.pk}/" in page.content.decode()
+
+
+def test_keys_and_tolerances_come_from_the_trading_settings(book: Any, trade_data: Any) -> None:
+    from trastienda.trading import settlement
+
+    day, trades = book_trades(book, trade_data)
+    first = trades[0]
+    price = Decimal(first.price).scaleb(-8)
+    off = (price * Decimal("1.0015")).quantize(Decimal("1e-8"))  # about 15 bp
+    content = b"".join(
+        [
+            fix_report(book, "E1", "FO-1", "100", f"{off:f}", day),
+            fix_report(book, "E2", "FO-2", "300", f"{price:f}", day, account="HOUSE"),
+            fix_report(book, "E3", "FO-3", "50", f"{price:f}", day),
+        ]
+    )
+    rec.confirmations_import(company=book.company, content=content, filename="day.fix")
+    run = rec.trades_reconcile(company=book.company, trade_date=day)
+    assert kinds(run) == [("broker", "account"), ("broker", "price")]
+    with pytest.raises(ValidationError) as refused:
+        settlement.settings_update(
+            company=book.company, reconcile_keys="side,colour", price_tolerance_bp="1.234"
+        )
+    assert set(refused.value.message_dict) == {"reconcile_keys", "price_tolerance_bp"}
+    # 15 bp is within 20 bp; without the account as a key, HOUSE confirms FO-2 of CLI-1
+    settlement.settings_update(
+        company=book.company,
+        reconcile_keys=["trade_ref", "instrument", "side", "broker"],
+        price_tolerance_bp="20",
+    )
+    again = rec.trades_reconcile(company=book.company, trade_date=day)
+    assert (again.matched, kinds(again)) == (3, [])
+
+
+def block_report(book: Any, exec_id: str, quantity: str, price: str, day: dt.date) -> bytes:
+    """A FIX execution report of a block: no account (tag 1), the broker's own order id."""
+    import simplefix
+
+    message = simplefix.FixMessage()
+    for tag, value in (
+        (8, "FIX.4.4"), (35, "8"), (49, "BRK"), (56, "TRASTIENDA"), (17, exec_id),
+        (11, "BLOCK-9"), (37, "O-BLOCK-9"), (150, "F"), (39, "2"), (55, "SAN"),
+        (48, book.equity.isin), (22, "4"), (54, "1"), (32, quantity), (31, price),
+        (14, quantity), (6, price), (15, "EUR"), (75, day.strftime("%Y%m%d")),
+        (60, day.strftime("%Y%m%d-10:15:00.000")),
+    ):  # fmt: skip
+        message.append_pair(tag, value)
+    encoded: bytes = message.encode()
+    return encoded.replace(b"\x01", b"|") + b"\n"
+
+
+def test_a_block_confirmation_matches_our_allocations(book: Any, trade_data: Any) -> None:
+    """The broker confirms one block without an account; we booked it as allocations to
+    two accounts with our own ids: the allocations summed per trade date, instrument, side
+    and broker pair with the block."""
+    alloc = [
+        services.trade_book(
+            company=book.company,
+            **trade_data(trade_id=tid, quantity=qty, account=acc, fees="0", commission="0"),
+        )
+        for tid, qty, acc in (("AL-1", "100", "CLI-1"), ("AL-2", "150", "HOUSE"))
+    ]
+    day = alloc[0].trade_date
+    price = f"{Decimal(alloc[0].price).scaleb(-8).normalize():f}"
+    block = block_report(book, "B1", "250", price, day)
+    rec.confirmations_import(company=book.company, content=block, filename="block.fix")
+    assert Confirmation.objects.get(broker_ref="B1").account is None
+    run = rec.trades_reconcile(company=book.company, trade_date=day)
+    assert (run.matched, kinds(run)) == (1, [])
+    # a block of another size names one quantity break, not two missing allocations
+    Confirmation.objects.filter(broker_ref="B1").update(quantity=240_000_000)
+    short = rec.trades_reconcile(company=book.company, trade_date=day)
+    assert kinds(short) == [("broker", "quantity")]
+    assert sorted(Break.objects.get(last_run=short).trades) == sorted(t.pk for t in alloc)
+
+
+def test_the_history_reads_scaled_numbers_choices_and_records(
+    book: Any, trade_data: Any, operator: Any
+) -> None:
+    """The audit trail stores integers, codes and ids; the detail page's history shows
+    quantities, prices and amounts as decimals, a choice's label and the record named."""
+    from django.test import Client
+
+    from trastienda.trading.views import TradeViews
+
+    trade = services.trade_book(
+        company=book.company, **trade_data(trade_id="H-1", quantity="1500", fees="1.50")
+    )
+    changes = {
+        "quantity": [None, trade.quantity],
+        "price": [None, trade.price],
+        "fees": [None, trade.fees],
+        "side": [None, "buy"],
+        "late": [None, False],
+        "trader": [None, book.trader.pk],
+    }
+    rows = {label: after for label, _before, after in TradeViews.readable_changes(changes, trade)}
+    assert rows["Quantity"] == Decimal("1500")
+    assert rows["Price"] == Decimal(trade.price).scaleb(-8).normalize()
+    assert rows["Fees"] in {"1,50 €", "€1.50"}
+    assert (rows["Side"], rows["Late booking"]) == ("Buy", "No")
+    assert rows["Trader"] == str(book.trader)
+    client = Client()
+    client.force_login(operator)
+    page = client.get(trade.get_absolute_url()).content.decode()
+    assert str(trade.quantity) not in page  # 1500000000, the stored integer

@@ -3,7 +3,10 @@
 (function () {
   "use strict";
   var COLOURS = [["rgba(13, 110, 253, 0.5)", "rgb(13, 110, 253)"],
-    ["rgba(220, 53, 69, 0.5)", "rgb(220, 53, 69)"], ["rgba(25, 135, 84, 0.5)", "rgb(25, 135, 84)"]];
+    ["rgba(220, 53, 69, 0.5)", "rgb(220, 53, 69)"], ["rgba(25, 135, 84, 0.5)", "rgb(25, 135, 84)"],
+    ["rgba(255, 193, 7, 0.5)", "rgb(255, 193, 7)"], ["rgba(111, 66, 193, 0.5)", "rgb(111, 66, 193)"],
+    ["rgba(13, 202, 240, 0.5)", "rgb(13, 202, 240)"], ["rgba(253, 126, 20, 0.5)", "rgb(253, 126, 20)"],
+    ["rgba(108, 117, 125, 0.5)", "rgb(108, 117, 125)"]];
   function draw(root) {
     if (typeof Chart === "undefined") { return; }
     (root || document).querySelectorAll("canvas[data-chart]").forEach(function (canvas) {

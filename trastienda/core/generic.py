@@ -551,7 +551,13 @@ class ObjectViews:
         if isinstance(value, bool):
             return _("Yes") if value else _("No")
         model = field.related_model if field.is_relation else None
-        if isinstance(model, type) and issubclass(model, models.Model) and not field.many_to_many:
+        if (
+            isinstance(model, type)
+            and issubclass(model, models.Model)
+            and not field.many_to_many
+            and isinstance(value, int)  # the audit keeps an id, or already the record's text
+            and not isinstance(value, bool)
+        ):
             key = (name, value)
             if related is None or key not in related:
                 found = model._default_manager.filter(pk=value).first()

@@ -1285,12 +1285,14 @@ def alerts_dashboard(company: Company, today: dt.date | None = None) -> Dashboar
         .order_by("-n", "trader__code")
     ]
     severities = dict(ComplianceRule.Severity.choices)
-    by_severity = [
-        (row["rule__severity"], str(severities.get(row["rule__severity"], "")), row["n"])
-        for row in pending.values("rule__severity")
-        .annotate(n=Count("pk"))
-        .order_by("rule__severity")
-    ]
+    rank = {value: n for n, value in enumerate(reversed(ComplianceRule.Severity.values))}
+    by_severity = sorted(  # high first
+        (
+            (row["rule__severity"], str(severities.get(row["rule__severity"], "")), row["n"])
+            for row in pending.values("rule__severity").annotate(n=Count("pk")).order_by()
+        ),
+        key=lambda item: rank.get(item[0], len(rank)),
+    )
     counts = [0] * len(AGE_BUCKETS)
     for day in pending.values_list("date", flat=True):
         age = (today - day).days

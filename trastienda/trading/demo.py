@@ -36,6 +36,16 @@ SPECS: dict[str, dict[str, Any]] = {
         "option_price": "245.5",
         "option_multiplier": "10",
         "clients": [("CLI-001", "Inversiones Tajo S.L."), ("CLI-002", "Familia Ortega")],
+        "texts": {
+            "equities_desk": "Renta variable",
+            "derivatives_desk": "Derivados y divisas",
+            "house_account": "Cartera propia",
+            "future": "Futuro {index} dic 2026",
+            "option": "Opción call {index} {strike} jun 2027",
+            "forward": "Seguro de cambio EUR/USD a 3 meses",
+            "amend_comment": "Cantidad corregida por la mesa",
+            "cancel_reason": "Registrada por duplicado en el front office",
+        },
     },
     "IT": {
         "market": "XMIL",
@@ -50,6 +60,16 @@ SPECS: dict[str, dict[str, Any]] = {
         "option_price": "610",
         "option_multiplier": "2.5",
         "clients": [("CLI-001", "Investimenti Po S.r.l."), ("CLI-002", "Famiglia Conti")],
+        "texts": {
+            "equities_desk": "Azionario",
+            "derivatives_desk": "Derivati e cambi",
+            "house_account": "Portafoglio di proprietà",
+            "future": "Future {index} dic 2026",
+            "option": "Opzione call {index} {strike} giu 2027",
+            "forward": "Cambio a termine EUR/USD a 3 mesi",
+            "amend_comment": "Quantità corretta dal desk",
+            "cancel_reason": "Registrata due volte dal front office",
+        },
     },
 }
 
@@ -67,8 +87,9 @@ def _business_days_back(count: int) -> list[dt.date]:
 
 def _reference_data(company: Company, spec: dict[str, Any]) -> dict[str, Any]:
     market = spec["market"]
-    equities = reference.desk_create(company=company, code="EQ", name="Equities")
-    derivatives = reference.desk_create(company=company, code="DER", name="Derivatives & FX")
+    texts = spec["texts"]
+    equities = reference.desk_create(company=company, code="EQ", name=texts["equities_desk"])
+    derivatives = reference.desk_create(company=company, code="DER", name=texts["derivatives_desk"])
     traders = [
         reference.trader_create(company=company, code="T01", name="Lucía Martín", desk=equities),
         reference.trader_create(company=company, code="T02", name="Marco Rossi", desk=equities),
@@ -91,7 +112,11 @@ def _reference_data(company: Company, spec: dict[str, Any]) -> dict[str, Any]:
         for code, name in spec["clients"]
     ] + [
         reference.trading_account_create(
-            company=company, code="HOUSE", name="House book", kind="house", desk=derivatives
+            company=company,
+            code="HOUSE",
+            name=texts["house_account"],
+            kind="house",
+            desk=derivatives,
         )
     ]
     shares = [
@@ -123,7 +148,7 @@ def _reference_data(company: Company, spec: dict[str, Any]) -> dict[str, Any]:
     future = reference.instrument_create(
         company=company,
         code=f"{future_root}-2612",
-        name=f"{index} future Dec 2026",
+        name=texts["future"].format(index=index),
         type="future",
         market=market,
         currency="EUR",
@@ -133,7 +158,7 @@ def _reference_data(company: Company, spec: dict[str, Any]) -> dict[str, Any]:
     option = reference.instrument_create(
         company=company,
         code=f"{option_root}-2706-C{spec['strike']}",
-        name=f"{index} call {spec['strike']} Jun 2027",
+        name=texts["option"].format(index=index, strike=spec["strike"]),
         type="option",
         market=market,
         currency="EUR",
@@ -147,7 +172,7 @@ def _reference_data(company: Company, spec: dict[str, Any]) -> dict[str, Any]:
     forward = reference.instrument_create(
         company=company,
         code="EURUSD-FWD-3M",
-        name="EUR/USD forward 3M",
+        name=texts["forward"],
         type="fx_forward",
         market="TARGET",
         currency="EUR",
@@ -224,14 +249,14 @@ def _trades(company: Company, spec: dict[str, Any], ref: dict[str, Any]) -> int:
                 trade_id=data["trade_id"],
                 source="demo",
                 quantity=str(int(quantity) + 50),
-                comment="Quantity corrected by the desk",
+                comment=spec["texts"]["amend_comment"],
             )
         if n == 7:
             trade_cancel(
                 company=company,
                 trade_id=data["trade_id"],
                 source="demo",
-                reason="Booked twice by the front office",
+                reason=spec["texts"]["cancel_reason"],
             )
     return booked
 

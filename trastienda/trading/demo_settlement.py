@@ -14,6 +14,8 @@ assets), 08.12.003 (deposits received: client money), 11.02.011 (commissions pai
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,6 +23,7 @@ from django.utils import timezone
 
 from trastienda.core.demo import DemoContext, demo_step
 from trastienda.core.models import Company
+from trastienda.trading.models import QUANTITY_PLACES
 
 ACCOUNTS: dict[str, dict[str, str]] = {
     "ES": {
@@ -68,6 +71,43 @@ def _ledger_setup(company: Company, country: str) -> None:
             name={"IT": "Regolamento titoli"}.get(country, "Liquidación de valores"),
             type=Journal.Type.GENERAL,
         )
+
+
+FAIL_REASON = {
+    "ES": "Valores no entregados por la contraparte",
+    "IT": "Titoli non consegnati dalla controparte",
+}
+
+
+def _amended_after_booking(company: Company, operator: object) -> None:
+    """The front office amends a trade of the reconciled day after the back office booked
+    it: its instruction is out of date, and the day's reconciliation, run again, shows the
+    difference against the books (and against the broker, who confirmed the first one)."""
+    from trastienda.trading import services as trades
+    from trastienda.trading.models import ReconciliationRun, SettlementInstruction
+    from trastienda.trading.reconciliation import trades_reconcile
+
+    run = ReconciliationRun.objects.for_company(company).order_by("-trade_date").first()
+    if run is None:
+        return
+    booked = (
+        SettlementInstruction.objects.for_company(company)
+        .filter(trade_date=run.trade_date, status=SettlementInstruction.Status.PENDING)
+        .select_related("trade_version")
+        .order_by("pk")
+        .first()
+    )
+    if booked is None:
+        return
+    quantity = Decimal(booked.quantity).scaleb(-QUANTITY_PLACES) + 100
+    trades.trade_amend(
+        company=company,
+        trade_id=booked.trade_id,
+        user=operator,
+        quantity=f"{quantity.normalize():f}",
+        comment="Cantidad corregida" if company.country != "IT" else "Quantità corretta",
+    )
+    trades_reconcile(company=company, trade_date=run.trade_date, user=operator)
 
 
 @demo_step(order=430)
@@ -133,9 +173,8 @@ def settlement(ctx: DemoContext) -> None:
                         continue
                     settled += 1
                 if failed is not None:
-                    services.instruction_fail(
-                        instruction=failed, reason="Securities not delivered by the counterparty"
-                    )
+                    services.instruction_fail(instruction=failed, reason=FAIL_REASON[country])
+                _amended_after_booking(company, operator)
                 waiting = (
                     SettlementInstruction.objects.for_company(company)
                     .filter(status=SettlementInstruction.Status.AWAITING_APPROVAL)

@@ -663,7 +663,15 @@ class Invoice(CompanyOwned):
             ("send_invoice", _("Can e-mail invoices")),
         ]
         indexes = [
-            models.Index(fields=["company", "direction", "date"], name="billing_invoice_date"),
+            # Lists by date; and, covering every column the days sales outstanding reads
+            # (receivables.invoiced_in_query), its sum without reading the table.
+            models.Index(
+                fields=[
+                    *("company", "direction", "date", "state", "kind"),
+                    *("currency", "rate", "payable_amount"),
+                ],
+                name="billing_invoice_date",
+            ),
             models.Index(fields=["company", "partner"], name="billing_invoice_partner"),
         ]
         constraints = [

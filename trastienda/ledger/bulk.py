@@ -8,7 +8,7 @@ active accounts, partners on receivable/payable lines, open year and period, loc
 journal). Numbers come from the same sequence rows (``_numbers_take``, bumped once per journal
 and year for the whole batch), the chain from the same head (``_chain_head_locked``) and hash
 (:func:`hashing.payload_of`), the balances from the same aggregation and upsert
-(``_moves_add`` / ``_balances_apply``).
+(``BalanceMoves``).
 
 Steps of :func:`entries_post_bulk`:
 
@@ -708,11 +708,10 @@ def _write(company: Company, todo: list[_Entry], head_seq: int, head_hash: str) 
     _hash_chain(todo, head_hash)
     _insert(company, todo, head_seq)
     _mark_posted(todo)
-    moves: services.Moves = {}
-    dimension_moves: services.DimensionMoves = {}
+    moves = services.BalanceMoves()
     for entry in todo:
-        services._moves_add(moves, dimension_moves, cast(dt.date, entry.date), entry.lines)
-    services._balances_apply(company, moves, dimension_moves)
+        moves.add(cast(dt.date, entry.date), entry.lines)
+    moves.apply(company)
 
 
 def _insert(company: Company, todo: list[_Entry], head_seq: int) -> None:

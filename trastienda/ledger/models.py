@@ -602,6 +602,36 @@ class AccountBalance(models.Model):
         return (self.account_id, self.currency_id, self.year, self.month)
 
 
+class DayBalance(models.Model):
+    """Movements of an account on one day, every currency together (company-currency minor
+    units). The days of a partial month at either end of a range (a trial balance from the
+    10th, the count of a general ledger page) are read from here rather than summed from the
+    lines. Maintained in the posting transaction beside :class:`AccountBalance`."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    date = models.DateField()
+    debit = models.BigIntegerField(default=0)
+    credit = models.BigIntegerField(default=0)
+    lines = models.PositiveIntegerField(default=0)  # posted lines
+
+    objects = CompanyScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "date"], name="ledger_day_balance_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["company", "date", "account", "debit", "credit"],
+                name="ledger_day_balance_date",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.date}"
+
+
 class DimensionBalance(models.Model):
     """Movements of an account in one month on one analytic dimension (cost centre or project).
 

@@ -1,8 +1,9 @@
 """Read side of the ledger: trial balance, general ledger of an account, journal book.
 
 Only posted entries count. Movements of whole calendar months are read from
-:class:`~trastienda.ledger.models.AccountBalance` (kept by posting, in the same transaction);
-the days of a partial month at either end of a range are summed from the posted lines. Every
+:class:`~trastienda.ledger.models.AccountBalance` and the days of a partial month at either end
+of a range from :class:`~trastienda.ledger.models.DayBalance` (both kept by posting, in the
+same transaction), so a report reads at most a month's days per account, never the lines. Every
 amount is an integer in the company currency's minor units; callers convert at the edges.
 """
 
@@ -21,6 +22,7 @@ from trastienda.core.models import Company
 from trastienda.ledger.models import (
     Account,
     AccountBalance,
+    DayBalance,
     FiscalYear,
     JournalEntry,
     JournalEntryLine,
@@ -71,15 +73,15 @@ def account_posted_lines(company: Company, account: Account) -> QuerySet[Journal
     return JournalEntryLine.objects.filter(account=account, date__isnull=False)
 
 
-def _lines_sums(
+def _days_sums(
     company: Company, start: dt.date | None, end: dt.date, accounts: Q | None
 ) -> QuerySet[Any]:
-    lines = posted_lines(company).filter(date__lte=end)
+    days = DayBalance.objects.for_company(company).filter(date__lte=end)
     if start is not None:
-        lines = lines.filter(date__gte=start)
+        days = days.filter(date__gte=start)
     if accounts is not None:
-        lines = lines.filter(accounts)
-    return lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
+        days = days.filter(accounts)
+    return days.values("account_id").annotate(d=Sum("debit"), c=Sum("credit")).order_by()
 
 
 def _months_sums(
@@ -103,7 +105,7 @@ def range_parts(start: dt.date | None, end: dt.date) -> tuple[DayRange | None, l
     """Split ``start`` (None: the beginning) .. ``end`` into its whole calendar months and the
     days left at either end: ``(whole, days)`` where ``whole`` is (first day of the first whole
     month or None, last day of the last whole month), or None when no whole month is inside,
-    to be read from monthly balances; ``days`` are the ranges to sum from the lines."""
+    to be read from monthly balances; ``days`` are the ranges to read from the daily ones."""
     if start is not None and start > end:
         return None, []
     whole_from: dt.date | None = None  # the first day of the first whole month
@@ -132,7 +134,7 @@ def movement_sums(
     if whole is not None:
         _add(sums, _months_sums(company, whole[0], whole[1], accounts))
     for first, last in days:
-        _add(sums, _lines_sums(company, first, last, accounts))
+        _add(sums, _days_sums(company, first, last, accounts))
     return sums
 
 
@@ -281,7 +283,8 @@ def account_line_count(
     company: Company, account: Account, date_from: dt.date, date_to: dt.date
 ) -> int:
     """How many posted lines ``account`` has in the range (the general ledger's paginator):
-    whole months from the monthly balances' counts, the days at either end from the lines."""
+    whole months from the monthly balances' counts, the days at either end from the daily
+    ones."""
     whole, days = range_parts(date_from, date_to)
     count = 0
     if whole is not None and whole[0] is not None:
@@ -291,9 +294,13 @@ def account_line_count(
             whole[1],
         )
         count += months.aggregate(n=Sum("lines"))["n"] or 0
-    lines = account_posted_lines(company, account)
     for first, last in days:
-        count += lines.filter(date__gte=first, date__lte=last).count()
+        count += (
+            DayBalance.objects.filter(account=account, date__gte=first, date__lte=last).aggregate(
+                n=Sum("lines")
+            )["n"]
+            or 0
+        )
     return count
 
 

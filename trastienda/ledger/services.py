@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -43,6 +44,7 @@ from trastienda.ledger.models import (
     ChainHead,
     CostCentre,
     Currency,
+    DayBalance,
     DimensionBalance,
     ExchangeRate,
     FiscalYear,
@@ -862,8 +864,8 @@ def settings_update(
 #
 # One set of rules serves the one-by-one path (entry_create_draft + entry_post) and the bulk
 # path (ledger/bulk.py): _Lookups + _parse_line build a line from what the caller gave,
-# PostingRules + _posting_problems decide whether an entry may be posted, _moves_add +
-# _balances_apply keep the monthly balances, _chain_head_locked + _numbers_take allocate the
+# PostingRules + _posting_problems decide whether an entry may be posted, BalanceMoves keeps
+# the monthly, daily and dimension balances, _chain_head_locked + _numbers_take allocate the
 # chain position and the journal numbers. Problems are (line number or None, field, message)
 # so that each caller keys them its own way (``lines.N`` here, ``line N`` of a file there).
 
@@ -1700,36 +1702,74 @@ def _lock_sequence(entry: JournalEntry, year: FiscalYearRule) -> int:
 
 Moves = dict[tuple[int, str, int, int], list[int]]  # (account, currency, y, m) -> [d, c, amt, n]
 DimensionMoves = dict[tuple[int, str, int, int, int], list[int]]  # (.., dim, id, y, m) -> [d, c]
+DayMoves = dict[tuple[int, dt.date], list[int]]  # (account, date) -> [d, c, n]
 
 
-def _moves_add(
-    moves: Moves, dimension_moves: DimensionMoves, date: dt.date, lines: Iterable[Any]
-) -> None:
-    """Add the lines of an entry dated ``date`` to the monthly movements (in place)."""
-    year, month = date.year, date.month
-    for line in lines:
-        key = (line.account_id, line.currency_id, year, month)
-        move = moves.get(key)
-        if move is None:
-            moves[key] = [line.debit, line.credit, line.amount_currency, 1]
-        else:
-            move[0] += line.debit
-            move[1] += line.credit
-            move[2] += line.amount_currency
-            move[3] += 1
-        for dimension, value in (
-            (COST_CENTRE, line.cost_centre_id),
-            (PROJECT, line.project_id),
-        ):
-            if value is None:
-                continue
-            dim_key = (line.account_id, dimension, value, year, month)
-            dim = dimension_moves.get(dim_key)
-            if dim is None:
-                dimension_moves[dim_key] = [line.debit, line.credit]
+@dataclass
+class BalanceMoves:
+    """What posting adds to the balances: per month (:class:`AccountBalance`), per month and
+    dimension (:class:`DimensionBalance`) and per day (:class:`DayBalance`)."""
+
+    months: Moves = dataclasses.field(default_factory=dict)
+    dimensions: DimensionMoves = dataclasses.field(default_factory=dict)
+    days: DayMoves = dataclasses.field(default_factory=dict)
+
+    def add(self, date: dt.date, lines: Iterable[Any]) -> None:
+        """Add the lines of an entry dated ``date``."""
+        months, dimensions, days = self.months, self.dimensions, self.days
+        year, month = date.year, date.month
+        for line in lines:
+            key = (line.account_id, line.currency_id, year, month)
+            move = months.get(key)
+            if move is None:
+                months[key] = [line.debit, line.credit, line.amount_currency, 1]
             else:
-                dim[0] += line.debit
-                dim[1] += line.credit
+                move[0] += line.debit
+                move[1] += line.credit
+                move[2] += line.amount_currency
+                move[3] += 1
+            day_key = (line.account_id, date)
+            day = days.get(day_key)
+            if day is None:
+                days[day_key] = [line.debit, line.credit, 1]
+            else:
+                day[0] += line.debit
+                day[1] += line.credit
+                day[2] += 1
+            for dimension, value in (
+                (COST_CENTRE, line.cost_centre_id),
+                (PROJECT, line.project_id),
+            ):
+                if value is None:
+                    continue
+                dim_key = (line.account_id, dimension, value, year, month)
+                dim = dimensions.get(dim_key)
+                if dim is None:
+                    dimensions[dim_key] = [line.debit, line.credit]
+                else:
+                    dim[0] += line.debit
+                    dim[1] += line.credit
+
+    def apply(self, company: Company) -> None:
+        """Add the movements to the balance tables (in the caller's transaction)."""
+        _add_rows(
+            AccountBalance._meta.db_table,
+            BALANCE_COLUMNS,
+            ("account_id", "currency_id", "year", "month"),
+            [(company.pk, *key, *move) for key, move in sorted(self.months.items())],
+        )
+        _add_rows(
+            DayBalance._meta.db_table,
+            DAY_COLUMNS,
+            ("account_id", "date"),
+            [(company.pk, *key, *move) for key, move in sorted(self.days.items())],
+        )
+        _add_rows(
+            DimensionBalance._meta.db_table,
+            DIMENSION_COLUMNS,
+            ("account_id", "dimension", "dimension_id", "year", "month"),
+            [(company.pk, *key, *move) for key, move in sorted(self.dimensions.items())],
+        )
 
 
 COST_CENTRE = str(DimensionBalance.Dimension.COST_CENTRE)
@@ -1763,39 +1803,22 @@ DIMENSION_COLUMNS = (
     *("company_id", "account_id", "dimension", "dimension_id", "year", "month"),
     *("debit", "credit"),
 )
+DAY_COLUMNS = ("company_id", "account_id", "date", "debit", "credit", "lines")
 
 
-def _balances_apply(company: Company, moves: Moves, dimension_moves: DimensionMoves) -> None:
-    """Add monthly movements to :class:`AccountBalance` and :class:`DimensionBalance`."""
-    _add_rows(
-        AccountBalance._meta.db_table,
-        BALANCE_COLUMNS,
-        ("account_id", "currency_id", "year", "month"),
-        [(company.pk, *key, *move) for key, move in sorted(moves.items())],
-    )
-    _add_rows(
-        DimensionBalance._meta.db_table,
-        DIMENSION_COLUMNS,
-        ("account_id", "dimension", "dimension_id", "year", "month"),
-        [(company.pk, *key, *move) for key, move in sorted(dimension_moves.items())],
-    )
-
-
-def _balances_add(company: Company, entry: JournalEntry, lines: list[JournalEntryLine]) -> None:
-    moves: Moves = {}
-    dimension_moves: DimensionMoves = {}
-    _moves_add(moves, dimension_moves, entry.date, lines)
-    _balances_apply(company, moves, dimension_moves)
+def _balances_add(entry: JournalEntry, lines: list[JournalEntryLine]) -> None:
+    moves = BalanceMoves()
+    moves.add(entry.date, lines)
+    moves.apply(entry.company)
 
 
 def _dimension_moves(
     entry_date: dt.date, lines: Iterable[JournalEntryLine]
 ) -> dict[tuple[int, str, int, int, int], tuple[int, int]]:
     """(account, dimension, dimension id, year, month) -> (debit, credit) of the lines."""
-    moves: Moves = {}
-    dimension_moves: DimensionMoves = {}
-    _moves_add(moves, dimension_moves, entry_date, lines)
-    return {key: (move[0], move[1]) for key, move in dimension_moves.items()}
+    moves = BalanceMoves()
+    moves.add(entry_date, lines)
+    return {key: (move[0], move[1]) for key, move in moves.dimensions.items()}
 
 
 _BARE_DEFAULTS: dict[type[Any], dict[str, Any]] = {}
@@ -1982,7 +2005,7 @@ def _entry_post(
             }
             _audit_entry(AuditAction.UPDATE, entry, changes)
         _chain_head_move(company, entry.chain_seq, entry.hash)
-        _balances_add(company, entry, lines)
+        _balances_add(entry, lines)
     return entry
 
 
@@ -2130,8 +2153,9 @@ def balances_recompute(*, company: Company) -> dict[tuple[int, str, int, int], a
 
 
 def ledger_balances_verify(*, company: Company) -> list[tuple[Any, Any, Any]]:
-    """Differences ``(key, stored, recomputed)`` between the monthly balances (and their line
-    counts, keyed ``(*key, "lines")``) and the lines."""
+    """Differences ``(key, stored, recomputed)`` between the balances and the lines: monthly
+    (and their line counts, keyed ``(*key, "lines")``), daily (keyed ``(account, "day",
+    date)``, valued ``(debit, credit, lines)``) and per dimension."""
     rows = list(AccountBalance.objects.for_company(company))
     stored = {b.as_key(): arithmetic.Movement(b.debit, b.credit, b.amount_currency) for b in rows}
     stored = {k: v for k, v in stored.items() if v != arithmetic.Movement()}
@@ -2148,6 +2172,26 @@ def ledger_balances_verify(*, company: Company) -> list[tuple[Any, Any, Any]]:
         ((*key, "lines"), stored_counts.get(key), computed_counts.get(key))
         for key in sorted(set(stored_counts) | set(computed_counts), key=str)
         if stored_counts.get(key) != computed_counts.get(key)
+    ]
+    stored_days = {
+        (account, "day", date): (debit, credit, n)
+        for account, date, debit, credit, n in DayBalance.objects.for_company(company).values_list(
+            "account_id", "date", "debit", "credit", "lines"
+        )
+        if debit or credit or n
+    }
+    computed_days = {
+        (r["account_id"], "day", r["entry__date"]): (r["d"] or 0, r["c"] or 0, r["n"])
+        for r in JournalEntryLine.objects.for_company(company)
+        .filter(entry__state=JournalEntry.State.POSTED)
+        .values("account_id", "entry__date")
+        .annotate(d=Sum("debit"), c=Sum("credit"), n=Count("id"))
+        .order_by()
+    }
+    differences += [
+        (key, stored_days.get(key), computed_days.get(key))
+        for key in sorted(set(stored_days) | set(computed_days), key=str)
+        if stored_days.get(key) != computed_days.get(key)
     ]
     stored_dims = {
         (b.account_id, b.dimension, b.dimension_id, b.year, b.month): (b.debit, b.credit)

@@ -2,7 +2,7 @@
 (:mod:`trastienda.ledger.layouts`: Spanish PGC PYMES, Italian civil code, generic IFRS).
 
 Figures come from the monthly balances through :func:`queries.movement_sums` (whole months
-from ``AccountBalance``, the days of partial months from the lines) and, for a breakdown by
+from ``AccountBalance``, the days of partial months from ``DayBalance``) and, for a breakdown by
 cost centre or project, from ``DimensionBalance`` with the same split
 (:func:`queries.range_parts`). Every amount is an integer in the company currency's minor
 units, computed debit minus credit and shown multiplied by the line's sign.

@@ -1,6 +1,7 @@
 """Invoice issuing benchmark: prints figures, asserts nothing.
 
     .venv/bin/python bench/billing_issue.py [--invoices N] [--single M] [--database-url URL]
+                                            [--profile FILE]
 
 Creates a throw-away company (Spanish chart and taxes, 500 customers, 50 products) in a
 temporary SQLite file (default) or a PostgreSQL database named by ``--database-url`` (created
@@ -16,6 +17,7 @@ invoices of 3 lines in under 60 s on SQLite. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import random
 import sys
@@ -34,6 +36,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--invoices", type=int, default=100_000, help="bulk invoices (100000)")
     parser.add_argument("--single", type=int, default=200, help="invoices one by one (200)")
     parser.add_argument("--batch", type=int, default=100_000, help="invoices per bulk call")
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the bulk issue")
     add_common_arguments(parser)
     return parser.parse_args()
 
@@ -105,12 +108,18 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         }
 
     specs = [spec(n, args.invoices) for n in range(args.invoices)]
+    profiler = cProfile.Profile() if args.profile else None
     started = time.perf_counter()
     cpu = time.process_time()
     issued = 0
+    if profiler is not None:
+        profiler.enable()
     for first in range(0, len(specs), args.batch):
         result = invoices_issue_bulk(company=company, invoices=specs[first : first + args.batch])
         issued += result.issued
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
     figures.append((f"bulk issue of {issued:,} invoices x 3 lines", f"{elapsed:,.1f} s"))

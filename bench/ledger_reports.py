@@ -8,12 +8,12 @@ Creates a throw-away company (Spanish PGC chart, fiscal years 2025 and 2026) in 
 SQLite file (default) or in a PostgreSQL database named by ``--database-url`` (created by the
 script and dropped at the end: it must not exist), fills it with N posted lines through
 ``trastienda.ledger.bulk.entries_post_bulk`` (full validation, numbering, hash chain, monthly
-balances), every entry touching the bank account 5720 (the busiest account: one line in K)
-and K-1 of 40 other accounts, dates spread over the two years; optionally closes 2025 and
-opens 2026. Then it times, R times each (first run and median):
+and daily balances), every entry touching the bank account 5720 (the busiest account: one line
+in K) and K-1 of 40 other accounts, dates spread over the two years; optionally closes 2025
+and opens 2026. Then it times, R times each (first run and median):
 
 - the trial balance of 2026 (whole months, from the monthly balances) and of 10 Jan-20 Dec
-  (months plus the edge days from the lines);
+  (months plus the edge days from the daily balances);
 - the profit and loss account of 2026, with and without the comparison with 2025, and the
   balance sheet at 31 Dec 2026 (``trastienda.ledger.statements.build``);
 - the first page (100 lines) of the general ledger of the busiest account, as the report

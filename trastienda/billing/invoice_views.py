@@ -628,17 +628,6 @@ def _initial_values(line_form: Any) -> dict[str, Any]:
     return {**initial, "taxes": taxes, "product": product}
 
 
-def _spec(tax: Tax) -> calc.TaxSpec:
-    return calc.TaxSpec(
-        id=tax.pk,
-        kind=tax.kind,
-        rate=tax.rate,
-        price_included=tax.price_included,
-        reverse_charge=tax.reverse_charge,
-        split_payment=tax.split_payment,
-    )
-
-
 def _line_input(data: dict[str, Any], direction: str, currency: str) -> calc.LineInput | None:
     """A line as calc takes it, with the services' defaults (a product's price)."""
     product = data.get("product")
@@ -657,7 +646,7 @@ def _line_input(data: dict[str, Any], direction: str, currency: str) -> calc.Lin
         quantity=quantity,
         unit_price=units,
         discount=Decimal(0) if discount is None else Decimal(discount),
-        taxes=tuple(_spec(tax) for tax in data.get("taxes") or []),
+        taxes=tuple(services.tax_spec(tax) for tax in data.get("taxes") or []),
     )
 
 

@@ -44,7 +44,7 @@ from trastienda.billing.models import (
 )
 from trastienda.core import context
 from trastienda.core.models import Company
-from trastienda.core.money import Money, currency_exponent
+from trastienda.core.money import Money, currency_exponent, minor_text
 from trastienda.ledger.models import Account, CostCentre, FiscalYear, Journal
 from trastienda.ledger.services import entry_create_posted, entry_reverse
 
@@ -151,6 +151,8 @@ class Lookups:
         self.company = company
         self._found: dict[tuple[Any, Any], Any] = {}
         self._taxes: dict[tuple[int, str], list[Tax]] = {}
+        self._names: dict[int, str] = {}
+        self._specs: dict[int, calc.TaxSpec] = {}
 
     def get(self, model: Any, value: Any) -> Any:
         if value is None or value == "" or isinstance(value, model):
@@ -169,6 +171,18 @@ class Lookups:
             self._found[(model, getattr(obj, field))] = obj
         for value in wanted:
             self._found.setdefault((model, value), None)
+
+    def product_name(self, product: Product) -> str:
+        """The product's name in the active language (a line's default description), read
+        once per product: the language does not change while one request or batch runs."""
+        if product.pk not in self._names:
+            self._names[product.pk] = product.name
+        return self._names[product.pk]
+
+    def tax_spec(self, tax: Tax) -> calc.TaxSpec:
+        if tax.pk not in self._specs:
+            self._specs[tax.pk] = tax_spec(tax)
+        return self._specs[tax.pk]
 
     def product_taxes(self, product: Product, direction: str) -> list[Tax]:
         key = (product.pk, str(direction))
@@ -216,7 +230,7 @@ def _parse_lines(
             errors.setdefault(f"{prefix}.product", []).append(_("Unknown product."))
         description = str(raw.get("description") or "").strip()
         if not description and product is not None:
-            description = product.name
+            description = lookups.product_name(product)
         if not description:
             errors.setdefault(f"{prefix}.description", []).append(_("Enter a description."))
         quantity = _decimal(raw.get("quantity"), f"{prefix}.quantity", errors, default="1")
@@ -310,7 +324,8 @@ def _parse_lines(
     return lines
 
 
-def _spec(tax: Tax) -> calc.TaxSpec:
+def tax_spec(tax: Tax) -> calc.TaxSpec:
+    """A tax as the invoice arithmetic (:mod:`calc`) takes it."""
     return calc.TaxSpec(
         id=tax.pk,
         kind=tax.kind,
@@ -321,14 +336,15 @@ def _spec(tax: Tax) -> calc.TaxSpec:
     )
 
 
-def _totals(lines: Sequence[_Line], currency: str) -> calc.Totals:
+def _totals(lines: Sequence[_Line], currency: str, lookups: Lookups | None = None) -> calc.Totals:
+    spec = lookups.tax_spec if lookups is not None else tax_spec
     return calc.compute(
         [
             calc.LineInput(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 discount=line.discount,
-                taxes=tuple(_spec(t) for t in line.taxes),
+                taxes=tuple(spec(t) for t in line.taxes),
             )
             for line in lines
         ],
@@ -1121,13 +1137,13 @@ def _ledger_line(
 ) -> dict[str, Any]:
     base = invoice.company.base_currency
     # Decimal text: the ledger reads it with integer arithmetic (exact, and fast in bulk).
-    value = str(Money(abs(base_amount), base).to_decimal())
+    value = minor_text(abs(base_amount), base)
     line: dict[str, Any] = {
         "account": account,
         "debit": value if base_amount > 0 else "",
         "credit": value if base_amount < 0 else "",
         "currency": invoice.currency,
-        "amount_currency": str(Money(signed, invoice.currency).to_decimal()),
+        "amount_currency": minor_text(signed, invoice.currency),
         "description": text,
     }
     for key, value_ in extra.items():

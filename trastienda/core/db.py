@@ -3,10 +3,46 @@ import)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from django.db import connection
+from django.db.models import Model
+from django.db.models.base import ModelState
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+_DEFAULTS: dict[type[Any], tuple[dict[str, Any], list[Any]]] = {}
+
+
+def bare_instance(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
+    """A model instance from column values (``attname``: value) without ``Model.__init__``,
+    which costs what a bulk path of 100,000 rows notices (keyword handling, the ``pre_init``
+    and ``post_init`` signals).
+
+    For rows read or written with plain SQL in bulk: no ``post_init`` signal, so the audit
+    recorder keeps no snapshot of them and a ``save()`` of one would not be audited: never
+    save these (the services do not); they are read (validation, hashing) and inserted by SQL.
+    Fields missing from ``values`` take their default (a callable default is called for each
+    instance); related objects may be set afterwards through their descriptors.
+    """
+    cached = _DEFAULTS.get(model)
+    if cached is None:
+        fields = model._meta.concrete_fields
+        constant = {f.attname: f.get_default() for f in fields if not callable(f.default)}
+        cached = (constant, [f for f in fields if callable(f.default)])
+        _DEFAULTS[model] = cached
+    constant, called = cached
+    obj = model.__new__(model)
+    obj.__dict__.update(constant)
+    for f in called:
+        if f.attname not in values:
+            obj.__dict__[f.attname] = f.get_default()
+    obj.__dict__.update(values)
+    obj._state = ModelState()
+    obj._state.adding = values.get("id") is None
+    obj._state.db = None if obj._state.adding else connection.alias
+    return obj
 
 
 def rows_insert(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:

@@ -21,6 +21,7 @@ Pure Python: no Django import, so the ledger's pure functions and their tests st
 from __future__ import annotations
 
 import decimal
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +36,7 @@ __all__ = [
     "Money",
     "currency_exponent",
     "format_money",
+    "minor_text",
     "money_sum",
     "round_decimal",
 ]
@@ -81,6 +83,21 @@ def currency_exponent(code: str) -> int:
     if info.exponent is None:
         raise ValueError(f"currency {code!r} ({info.name}) has no minor unit in ISO 4217")
     return info.exponent
+
+
+def minor_text(minor: int, currency: str) -> str:
+    """``minor`` units of ``currency`` as plain decimal text with exactly the currency's
+    places, the text of ``Money(minor, currency).to_decimal()``: (5, "EUR") -> "0.05",
+    (-123456, "EUR") -> "-1234.56", (7, "JPY") -> "7". For the bulk paths, which hand
+    amounts to the ledger's parser as text without building a Money per amount."""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise TypeError(f"minor must be an int of minor units, not {type(minor).__name__}")
+    places = currency_exponent(currency)
+    sign = "-" if minor < 0 else ""
+    if not places:
+        return f"{sign}{abs(minor)}"
+    whole, part = divmod(abs(minor), 10**places)
+    return f"{sign}{whole}.{part:0{places}d}"
 
 
 def _to_decimal_input(value: object, what: str = "value") -> Decimal:
@@ -321,7 +338,6 @@ class Money:
             raise TypeError("ratios must be a sequence of ints or Decimals")
         if not ratios:
             raise ValueError("allocate needs at least one ratio")
-        exact: list[Fraction] = []
         for ratio in ratios:
             if isinstance(ratio, float):
                 raise TypeError(_FLOAT_MESSAGE.format(what="an allocation ratio"))
@@ -331,19 +347,27 @@ class Money:
                 raise ValueError(f"ratios must be finite, not {ratio}")
             if ratio < 0:
                 raise ValueError(f"ratios must not be negative, got {ratio}")
-            exact.append(Fraction(ratio))
-        total = sum(exact, Fraction(0))
+        # Whole weights in the ratios' proportions (Decimals scaled by their common
+        # denominator), so that every share below is exact integer arithmetic.
+        weights: list[int]
+        if all(type(ratio) is int for ratio in ratios):
+            weights = [int(ratio) for ratio in ratios]
+        else:
+            exact = [Fraction(ratio) for ratio in ratios]
+            scale = math.lcm(*(fraction.denominator for fraction in exact))
+            weights = [int(fraction * scale) for fraction in exact]
+        total = sum(weights)
         if total == 0:
             raise ValueError("ratios must not all be zero")
 
         amount = abs(self.minor)
-        shares = [amount * ratio / total for ratio in exact]
-        parts = [int(share) for share in shares]  # floor: every share is >= 0
+        numerators = [amount * weight for weight in weights]
+        parts = [numerator // total for numerator in numerators]  # floor: shares are >= 0
         remainder = amount - sum(parts)
         # Fewer leftover units than parts with a fractional share (the fractions add up to
         # the remainder and each is below one), so only those receive one.
-        fractional = [index for index, share in enumerate(shares) if share != parts[index]]
-        fractional.sort(key=lambda index: -exact[index])  # stable: earlier part first on ties
+        fractional = [index for index, numerator in enumerate(numerators) if numerator % total]
+        fractional.sort(key=lambda index: -weights[index])  # stable: earlier part first on ties
         for index in fractional[:remainder]:
             parts[index] += 1
         sign = -1 if self.minor < 0 else 1

@@ -50,7 +50,7 @@ from django.utils.translation import ngettext
 from trastienda.audit.hashing import format_timestamp
 from trastienda.audit.models import AuditAction
 from trastienda.core import context
-from trastienda.core.db import rows_insert
+from trastienda.core.db import bare_instance, rows_insert
 from trastienda.core.models import Company
 from trastienda.ledger import fx, hashing, services
 from trastienda.ledger.models import (
@@ -381,7 +381,7 @@ def _check(
         journal = state.journals.get(entry.journal_id or 0)
         lines: list[Any] = list(entry.parsed)
         if not entry.broken and entry.journal is not None and entry.date is not None:
-            probe = services._bare(
+            probe = bare_instance(
                 JournalEntry,
                 {
                     "company_id": company.pk,

@@ -22,7 +22,6 @@ from typing import Any, NamedTuple, TypeVar, cast
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Model, Q, Sum
-from django.db.models.base import ModelState
 from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +29,7 @@ from django.utils.translation import gettext_lazy, override
 
 from trastienda.audit.models import AuditAction
 from trastienda.core import context
-from trastienda.core.db import rows_insert
+from trastienda.core.db import bare_instance, rows_insert
 from trastienda.core.models import Company
 from trastienda.core.money import Money, currency_exponent
 from trastienda.ledger import core as arithmetic
@@ -1184,7 +1183,9 @@ def _build_lines(
         if values is None:
             errors[f"lines.{n}"] = [message for _field, message in problems]
             continue
-        built.append(_bare(JournalEntryLine, {"company_id": company.pk, "line_no": n, **values}))
+        built.append(
+            bare_instance(JournalEntryLine, {"company_id": company.pk, "line_no": n, **values})
+        )
     return built, errors
 
 
@@ -1821,29 +1822,6 @@ def _dimension_moves(
     return {key: (move[0], move[1]) for key, move in moves.dimensions.items()}
 
 
-_BARE_DEFAULTS: dict[type[Any], dict[str, Any]] = {}
-
-
-def _bare(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
-    """A model instance from column values (``attname``: value) without ``Model.__init__``.
-
-    For rows read or written with plain SQL in bulk: no ``post_init`` signal, so the audit
-    recorder keeps no snapshot of them and a ``save()`` of one would not be audited: never
-    save these (the services do not); they are read (validation, hashing) and inserted by SQL.
-    """
-    defaults = _BARE_DEFAULTS.get(model)
-    if defaults is None:
-        defaults = {f.attname: f.get_default() for f in model._meta.concrete_fields}
-        _BARE_DEFAULTS[model] = defaults
-    obj = model.__new__(model)
-    obj.__dict__.update(defaults)
-    obj.__dict__.update(values)
-    obj._state = ModelState()
-    obj._state.adding = values.get("id") is None
-    obj._state.db = None if obj._state.adding else connection.alias
-    return obj
-
-
 POSTING_FIELDS = (
     *(("state", "state"), ("fiscal_year", "fiscal_year_id")),
     *(("sequence_number", "sequence_number"), ("number", "number")),
@@ -1948,7 +1926,7 @@ def _lines_of(entry: JournalEntry) -> tuple[list[JournalEntryLine], dict[int, Ac
         values = dict(zip(_LINE_ATTNAMES, row[:width], strict=True))
         values["due_date"] = _to_date(values["due_date"])
         values["date"] = _to_date(values["date"])
-        lines.append(_bare(JournalEntryLine, values))
+        lines.append(bare_instance(JournalEntryLine, values))
         info = _account_info(row[width:])
         accounts[info.id] = info
     return lines, accounts

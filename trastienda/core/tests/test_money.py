@@ -14,6 +14,7 @@ from trastienda.core.money import (
     Money,
     currency_exponent,
     format_money,
+    minor_text,
     money_sum,
     round_decimal,
 )
@@ -241,6 +242,23 @@ def test_round_trip_for_every_currency(minor, currency):
     assert Money.from_decimal(money.to_decimal(), currency) == money
 
 
+@given(minor=amounts, currency=currencies)
+def test_minor_text_is_the_decimal_text(minor, currency):
+    assert minor_text(minor, currency) == str(Money(minor, currency).to_decimal())
+
+
+def test_minor_text_examples_and_refusals():
+    assert minor_text(5, "EUR") == "0.05"
+    assert minor_text(-123456, "EUR") == "-1234.56"
+    assert minor_text(0, "EUR") == "0.00"
+    assert minor_text(-7, "JPY") == "-7"
+    assert minor_text(1, "CLF") == "0.0001"
+    with pytest.raises(TypeError):
+        minor_text(1.5, "EUR")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        minor_text(1, "XAU")
+
+
 @given(minor=amounts)
 def test_round_trip_does_not_depend_on_the_global_context(minor):
     money = Money(minor, "EUR")
@@ -463,6 +481,17 @@ def test_allocate_with_decimal_ratios_adds_up(minor, ratios):
     total = sum(Fraction(ratio) for ratio in ratios)
     for part, ratio in zip(parts, ratios, strict=True):
         assert abs(part.minor - minor * Fraction(ratio) / total) < 1
+
+
+@given(
+    minor=amounts,
+    ratios=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1).filter(any),
+    places=st.integers(min_value=0, max_value=6),
+)
+def test_allocate_decimal_ratios_split_as_their_whole_proportions(minor, ratios, places):
+    """Ratios 1.5 and 0.25 split like 150 and 25: the same parts, in the same order."""
+    scaled = [Decimal(ratio).scaleb(-places) for ratio in ratios]
+    assert Money(minor, "EUR").allocate(scaled) == Money(minor, "EUR").allocate(ratios)
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,24 @@ currency.
 of an issued sales invoice with ``open_amount > 0`` and ``due_date < date`` (credit notes,
 whose open amounts are negative, are never overdue). Instalments covered by a promise to pay
 whose ``promised_date`` is on or after the run date are left out (a promise naming no invoice
-covers all the partner's invoices). One letter per partner and currency: its level is the
-highest level whose ``days_overdue`` is at most the days overdue of its oldest instalment,
-but never below the highest level already *sent* for any of its invoices (an invoice paid in
-full leaves the letter, and so does its floor); a letter is proposed only when at least one
-of its invoices has not yet been told at that level (a new invoice, or an escalation), so a
-daily run does not repeat itself. Proposing again replaces the run still awaiting review
+covers all the partner's invoices). One letter per partner and currency.
+
+A letter never claims money the customer already paid. The partner's *credit on account*
+in the letter's currency (:func:`available_credit`, read now, in that currency, never
+converted: credit in another currency does not count) is what its posted sales payments in
+that currency kept as credit (``unallocated_amount``) plus what is still open of its issued
+credit notes in that currency (instalments with a negative ``open_amount``). The letter's
+``credit_amount`` is that credit, at most the overdue amount, set against the overdue
+instalments oldest due date first (as the payment services settle them); the letter claims
+``overdue - credit + interest + fee`` and still lists every overdue invoice, so that its rows
+add up. When the credit covers everything overdue there is no letter.
+
+The letter's level is the highest level whose ``days_overdue`` is at most the days overdue
+of its oldest instalment not wholly covered by the credit, but never below the highest level
+already *sent* for any of its invoices with something left after the credit (an invoice paid
+in full, or covered by the credit, leaves the floor); a letter is proposed only when at least
+one of those invoices has not yet been told at that level (a new invoice, or an escalation),
+so a daily run does not repeat itself. Proposing again replaces the run still awaiting review
 in place (never sent, so nothing is lost; its address stays; letters excluded there stay
 excluded).
 
@@ -30,19 +42,23 @@ excluded).
 ``open x rate / 100 x days / 365`` per overdue instalment, ``days = run date - due date``,
 at ``BillingSettings.late_interest_rate`` (the rate of the run date for the whole period: the
 statutory rate changes every half year; an open amount reduced by a partial payment counts as
-it is now for the whole period). Computed in Decimal and rounded half up to the currency per
-instalment; the letter's interest is the sum (so the letter's rows add up). Only levels with
-``charge_interest`` claim it. The fee of a letter in another currency than the company's is
-converted at the rate of its latest invoice, rounded half up.
+it is now for the whole period). ``open`` is what remains of the instalment after the credit
+on account is set against it, so interest is never charged on money the customer already
+paid (the credit, like a partial payment, counts as it is now for the whole period). Computed
+in Decimal and rounded half up to the currency per instalment; the letter's interest is the
+sum (so the letter's rows add up). Only levels with ``charge_interest`` claim it. The fee of
+a letter in another currency than the company's is converted at the rate of its latest
+invoice, rounded half up.
 
 **Interest and fees are not posted.** The letter states them; an accountant invoices them if
 the customer pays them (``BillingSettings.late_fee_account`` is the account to use).
 
 **Confirmation** (:func:`dunning_run_confirm`) checks that the included letters still match
-what is open (a payment since the proposal: propose again), marks them sent, blocks the
-partners of levels with ``block_partner`` (:func:`partner_block`, audited with its reason),
-and after the commit renders each letter as a PDF in the partner's language, files it in the
-document archive (kind *correspondence*, reference ``DUN-<letter id>``) and e-mails it
+what is open and the credit on account (a payment or credit note since the proposal: propose
+again), marks them sent, blocks the partners of levels with ``block_partner``
+(:func:`partner_block`, audited with its reason), and after the commit renders each letter
+as a PDF in the partner's language, files it in the document archive (kind
+*correspondence*, reference ``DUN-<letter id>``) and e-mails it
 (:func:`letter_send`, through ``billing.delivery.send_document``, which logs an
 ``InvoiceDelivery`` without invoice): small runs at once, larger ones in the background job
 ``billing.dunning_deliver``. Every write is an ORM save (audited by the recorder) plus one
@@ -61,7 +77,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -76,6 +92,7 @@ from trastienda.billing.models import (
     Invoice,
     InvoiceDelivery,
     Partner,
+    Payment,
     PromiseToPay,
 )
 from trastienda.core import context
@@ -538,7 +555,8 @@ class OverdueInvoice:
     due_date: dt.date  # the earliest overdue due date
     days: int  # days overdue of that instalment
     overdue_amount: int = 0
-    interest: int = 0
+    credit: int = 0  # the customer's credit set against it (oldest due dates first)
+    interest: int = 0  # on what remains open after the credit
     not_yet_due: int = 0  # what else is open of it (instalments not yet due)
 
 
@@ -552,13 +570,14 @@ class LetterProposal:
     days: int
     invoices: list[OverdueInvoice] = field(default_factory=list)
     overdue_amount: int = 0
+    credit_amount: int = 0  # the customer's credit set against the overdue amount
     interest_amount: int = 0  # claimed (0 unless the level charges interest)
     interest_accrued: int = 0  # computed, whatever the level
     fee_amount: int = 0
 
     @property
     def total(self) -> int:
-        return self.overdue_amount + self.interest_amount + self.fee_amount
+        return self.overdue_amount - self.credit_amount + self.interest_amount + self.fee_amount
 
 
 def overdue_installments(company: Company, date: dt.date) -> QuerySet[Installment]:
@@ -601,11 +620,67 @@ def levels_sent(invoice_ids: Iterable[int]) -> dict[int, int]:
     return {row["invoice_id"]: row["top"] for row in rows}
 
 
+def available_credit(
+    company: Company, *, partner_id: int | None = None, currency: str | None = None
+) -> dict[tuple[int, str], int]:
+    """``{(partner id, currency): credit}`` of the company's customers, now, in minor units of
+    that currency (never converted): what posted sales payments kept as credit
+    (``unallocated_amount``) plus what is open of issued credit notes (instalments of issued
+    sales invoices with a negative open amount). Optionally for one partner and currency."""
+    payments = Payment.objects.for_company(company).filter(
+        direction=Direction.SALE, state=Payment.State.POSTED, unallocated_amount__gt=0
+    )
+    notes = Installment.objects.for_company(company).filter(
+        direction=Direction.SALE, open_amount__lt=0, invoice__state=Invoice.State.ISSUED
+    )
+    if partner_id is not None:
+        payments = payments.filter(partner_id=partner_id)
+        notes = notes.filter(partner_id=partner_id)
+    if currency is not None:
+        payments = payments.filter(currency=currency)
+        notes = notes.filter(invoice__currency=currency)
+    result: dict[tuple[int, str], int] = defaultdict(int)
+    for partner, code, amount in (
+        payments.values("partner_id", "currency")
+        .annotate(amount=Sum("unallocated_amount"))
+        .order_by()
+        .values_list("partner_id", "currency", "amount")
+    ):
+        result[(partner, code)] += int(amount or 0)
+    for partner, code, amount in (
+        notes.values("partner_id", "invoice__currency")
+        .annotate(amount=Sum("open_amount"))
+        .order_by()
+        .values_list("partner_id", "invoice__currency", "amount")
+    ):
+        result[(partner, code)] -= int(amount or 0)
+    return {key: value for key, value in result.items() if value > 0}
+
+
+def _in_due_order(items: Iterable[Installment]) -> list[Installment]:
+    return sorted(items, key=lambda item: (item.due_date, item.invoice_id, item.pk))
+
+
+def _apply_credit(items: Sequence[Installment], credit: int) -> list[tuple[Installment, int]]:
+    """Each instalment (oldest due date first) with what the credit covers of it; the credit
+    goes to the earliest due dates first, as the payment services settle them."""
+    left = max(credit, 0)
+    covered = []
+    for item in _in_due_order(items):
+        take = min(left, item.open_amount)
+        left -= take
+        covered.append((item, take))
+    return covered
+
+
 def _invoice_rows(
-    items: Iterable[Installment], date: dt.date, rate: Decimal
+    items: Iterable[Installment], date: dt.date, rate: Decimal, credit: int = 0
 ) -> list[OverdueInvoice]:
+    """The invoices of ``items`` (overdue instalments of one partner and currency) with what
+    is overdue of each, the part of ``credit`` set against it (oldest due dates first) and the
+    interest on what remains open of each instalment after the credit."""
     rows: dict[int, OverdueInvoice] = {}
-    for item in items:
+    for item, covered in _apply_credit(list(items), credit):
         invoice = item.invoice
         days = (date - item.due_date).days
         row = rows.get(invoice.pk)
@@ -614,8 +689,9 @@ def _invoice_rows(
                 invoice=invoice, due_date=item.due_date, days=days
             )
         row.overdue_amount += item.open_amount
+        row.credit += covered
         row.interest += late_interest(
-            amount=item.open_amount, currency=invoice.currency, rate=rate, days=days
+            amount=item.open_amount - covered, currency=invoice.currency, rate=rate, days=days
         )
     return sorted(rows.values(), key=lambda r: (r.due_date, r.invoice.date, r.invoice.pk))
 
@@ -642,12 +718,21 @@ def dunning_overdue(
         if item.partner_id in whole_partner or item.invoice_id in promised_invoices:
             continue
         groups[(item.partner_id, item.invoice.currency)].append(item)
+    credits = available_credit(company) if groups else {}
     sent = levels_sent({item.invoice_id for items in groups.values() for item in items})
     proposals: list[LetterProposal] = []
-    for (_partner_id, currency), items in groups.items():
-        oldest = max((date - item.due_date).days for item in items)
+    for (partner_id, currency), items in groups.items():
+        overdue = sum(item.open_amount for item in items)
+        credit = min(credits.get((partner_id, currency), 0), overdue)
+        # What the credit leaves open: only these instalments (and their invoices) count for
+        # the level and for whether there is something new to say.
+        covered = _apply_credit(items, credit)
+        live = [item for item, part in covered if part < item.open_amount]
+        if not live:
+            continue  # the credit covers everything overdue
+        oldest = max((date - item.due_date).days for item in live)
         by_days = level_for_days(levels, oldest)
-        invoice_ids = {item.invoice_id for item in items}
+        invoice_ids = {item.invoice_id for item in live}
         floor = max((sent.get(pk, 0) for pk in invoice_ids), default=0)
         number = max(by_days.level if by_days is not None else 0, floor)
         if number == 0 or number not in by_number:
@@ -655,7 +740,7 @@ def dunning_overdue(
         if all(sent.get(pk, 0) >= number for pk in invoice_ids):
             continue  # every invoice was already told at this level
         level = by_number[number]
-        rows = _invoice_rows(items, date, rate)
+        rows = _invoice_rows(items, date, rate, credit)
         latest = max((row.invoice for row in rows), key=lambda inv: (inv.date, inv.pk))
         proposal = LetterProposal(
             partner=items[0].partner,
@@ -663,7 +748,8 @@ def dunning_overdue(
             level=level,
             days=oldest,
             invoices=rows,
-            overdue_amount=sum(row.overdue_amount for row in rows),
+            overdue_amount=overdue,
+            credit_amount=credit,
             interest_accrued=sum(row.interest for row in rows),
             fee_amount=convert_fee(
                 level.fee, company.base_currency, currency, Decimal(latest.rate)
@@ -677,12 +763,19 @@ def dunning_overdue(
 
 
 def letter_rows(letter: DunningLetter) -> list[OverdueInvoice]:
-    """The invoices of a letter with what is overdue of them at the run's date, read now."""
+    """The invoices of a letter with what is overdue of them at the run's date, the
+    customer's credit set against them and the interest on the rest, all read now."""
     run = letter.run
-    items = overdue_installments(letter.company, run.date).filter(
-        invoice__in=letter.invoices.all(), invoice__currency=letter.currency
+    items = list(
+        overdue_installments(letter.company, run.date).filter(
+            invoice__in=letter.invoices.all(), invoice__currency=letter.currency
+        )
     )
-    rows = _invoice_rows(items, run.date, _rate(letter.company))
+    overdue = sum(item.open_amount for item in items)
+    available = available_credit(
+        letter.company, partner_id=letter.partner_id, currency=letter.currency
+    ).get((letter.partner_id, letter.currency), 0)
+    rows = _invoice_rows(items, run.date, _rate(letter.company), min(available, overdue))
     if not letter.level.charge_interest:
         for row in rows:
             row.interest = 0
@@ -690,11 +783,13 @@ def letter_rows(letter: DunningLetter) -> list[OverdueInvoice]:
 
 
 def letter_changed(letter: DunningLetter) -> bool:
-    """Whether what is overdue of the letter's invoices (or the interest on it, at the rate
-    of the settings) differs from what the letter says."""
+    """Whether what is overdue of the letter's invoices, the customer's credit set against it
+    or the interest on the rest (at the rate of the settings) differs from what the letter
+    says."""
     rows = letter_rows(letter)
     return (
         sum(row.overdue_amount for row in rows) != letter.overdue_amount
+        or sum(row.credit for row in rows) != letter.credit_amount
         or sum(row.interest for row in rows) != letter.interest_amount
     )
 
@@ -762,6 +857,7 @@ def dunning_run_propose(*, company: Company, date: Any) -> DunningRun:
                 partner=proposal.partner,
                 level=proposal.level,
                 overdue_amount=proposal.overdue_amount,
+                credit_amount=proposal.credit_amount,
                 interest_amount=proposal.interest_amount,
                 fee_amount=proposal.fee_amount,
                 currency=proposal.currency,
@@ -873,6 +969,7 @@ def dunning_run_confirm(*, run: DunningRun, user: Any = None) -> DunningRun:
                         "level": letter.level.level,
                         "currency": letter.currency,
                         "overdue": letter.overdue_amount,
+                        "credit": letter.credit_amount,
                         "interest": letter.interest_amount,
                         "fee": letter.fee_amount,
                     }
@@ -947,9 +1044,10 @@ def letter_context(letter: DunningLetter) -> dict[str, Any]:
         return format_money(Money(minor, currency), language)
 
     overdue = Money(letter.overdue_amount, currency)
+    credit = Money(letter.credit_amount, currency)
     interest = Money(letter.interest_amount, currency)
     fee = Money(letter.fee_amount, currency)
-    total = overdue + interest + fee
+    total = Money(letter.total_amount, currency)
     return {
         "letter": letter,
         "run": letter.run,
@@ -973,10 +1071,12 @@ def letter_context(letter: DunningLetter) -> dict[str, Any]:
             for row in letter_rows(letter)
         ],
         "overdue": overdue,
+        "credit": credit,
         "interest": interest,
         "fee": fee,
         "total": total,
         "overdue_text": text(overdue.minor),
+        "credit_text": text(-credit.minor),  # subtracted: shown negative
         "interest_text": text(interest.minor),
         "fee_text": text(fee.minor),
         "total_text": text(total.minor),
@@ -1070,6 +1170,8 @@ def letter_message(letter: DunningLetter) -> tuple[str, str]:
             "",
             _("Overdue: %(amount)s") % {"amount": ctx["overdue_text"]},
         ]
+        if letter.credit_amount:
+            lines.append(_("Credit on account: %(amount)s") % {"amount": ctx["credit_text"]})
         if letter.interest_amount:
             lines.append(_("Late-payment interest: %(amount)s") % {"amount": ctx["interest_text"]})
         if letter.fee_amount:

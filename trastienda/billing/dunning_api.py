@@ -8,7 +8,9 @@
 - ``promises/``: promises to pay (CRUD); ``partner`` by code, ``invoice`` by id, ``amount`` a
   decimal string in the invoice's currency (optional).
 
-Amounts are decimal strings with their ``currency``. Viewing needs ``billing.view_dunningrun``
+Amounts are decimal strings with their ``currency``; a letter's ``credit_amount`` is the
+customer's credit on account set against its ``overdue_amount`` (``total`` is the overdue
+amount minus the credit plus interest and fee). Viewing needs ``billing.view_dunningrun``
 (levels and promises: their own view permissions), proposing ``add_dunningrun``, the other
 run actions ``change_dunningrun``. Validation is the services' (:mod:`trastienda.billing.
 dunning`): a 400 naming the field, nothing written.
@@ -119,11 +121,10 @@ class DunningLetterSerializer(serializers.Serializer[Any]):
             "currency": currency,
             "invoices": [{"id": inv.pk, "number": str(inv)} for inv in invoices],
             "overdue_amount": money_text(letter.overdue_amount, currency),
+            "credit_amount": money_text(letter.credit_amount, currency),
             "interest_amount": money_text(letter.interest_amount, currency),
             "fee_amount": money_text(letter.fee_amount, currency),
-            "total": money_text(
-                letter.overdue_amount + letter.interest_amount + letter.fee_amount, currency
-            ),
+            "total": money_text(letter.total_amount, currency),
             "included": letter.included,
             "sent_at": letter.sent_at.isoformat() if letter.sent_at else None,
         }

@@ -294,10 +294,17 @@ class RunListView(ObjectListView):
         return ctx
 
 
+def _credit(minor: int, currency: str) -> Decimal | None:
+    """The customer's credit as subtracted on the letters (negative), or None when there is
+    none (an empty cell)."""
+    return money(-minor, currency) if minor else None
+
+
 def _totals(letters: list[DunningLetter]) -> list[dict[str, Any]]:
-    """Per currency: letters included, overdue, interest, fees and total claimed."""
+    """Per currency: letters included, overdue, credit on account, interest, fees and total
+    claimed."""
     sums: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"count": 0, "overdue": 0, "interest": 0, "fee": 0}
+        lambda: {"count": 0, "overdue": 0, "credit": 0, "interest": 0, "fee": 0, "total": 0}
     )
     for letter in letters:
         if not letter.included:
@@ -305,16 +312,19 @@ def _totals(letters: list[DunningLetter]) -> list[dict[str, Any]]:
         row = sums[letter.currency]
         row["count"] += 1
         row["overdue"] += letter.overdue_amount
+        row["credit"] += letter.credit_amount
         row["interest"] += letter.interest_amount
         row["fee"] += letter.fee_amount
+        row["total"] += letter.total_amount
     return [
         {
             "currency": currency,
             "count": row["count"],
             "overdue": money(row["overdue"], currency),
+            "credit": _credit(row["credit"], currency),
             "interest": money(row["interest"], currency),
             "fee": money(row["fee"], currency),
-            "total": money(row["overdue"] + row["interest"] + row["fee"], currency),
+            "total": money(row["total"], currency),
         }
         for currency, row in sorted(sums.items())
     ]
@@ -331,11 +341,10 @@ def _letter_rows(letters: list[DunningLetter]) -> list[dict[str, Any]]:
                 "partner": letter.partner,
                 "invoices": sorted(letter.invoices.all(), key=lambda inv: (inv.date, inv.pk)),
                 "overdue": money(letter.overdue_amount, currency),
+                "credit": _credit(letter.credit_amount, currency),
                 "interest": money(letter.interest_amount, currency),
                 "fee": money(letter.fee_amount, currency),
-                "total": money(
-                    letter.overdue_amount + letter.interest_amount + letter.fee_amount, currency
-                ),
+                "total": money(letter.total_amount, currency),
                 "recipients": dunning.letter_recipients(letter.partner),
                 "deliveries": deliveries.get(letter.pk, []),
             }

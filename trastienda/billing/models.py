@@ -1024,7 +1024,8 @@ class DunningRun(CompanyOwned):
 
 
 class DunningLetter(CompanyOwned):
-    """One partner's letter in a run: the overdue invoices, the level, fee and interest."""
+    """One partner's letter in a run: the overdue invoices, the level, the customer's credit
+    set against them, fee and interest."""
 
     run = models.ForeignKey(
         DunningRun, on_delete=models.CASCADE, related_name="letters", verbose_name=_("run")
@@ -1039,6 +1040,9 @@ class DunningLetter(CompanyOwned):
     overdue_amount = models.BigIntegerField(_("overdue"))
     interest_amount = models.BigIntegerField(_("interest"), default=0)
     fee_amount = models.BigIntegerField(_("fee"), default=0)
+    # The customer's credit (payments kept as credit, open credit notes) set against the
+    # overdue amount, at most the overdue amount.
+    credit_amount = models.BigIntegerField(_("customer credit"), default=0)
     currency = models.CharField(_("currency"), max_length=3)
     included = models.BooleanField(_("included"), default=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
@@ -1047,9 +1051,20 @@ class DunningLetter(CompanyOwned):
         verbose_name = _("dunning letter")
         verbose_name_plural = _("dunning letters")
         ordering = ["run", "partner__code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credit_amount__gte=0),
+                name="billing_dunningletter_credit_not_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.partner} · {self.level}"
+
+    @property
+    def total_amount(self) -> int:
+        """What the letter claims: overdue less credit, plus interest and fee (minor units)."""
+        return self.overdue_amount - self.credit_amount + self.interest_amount + self.fee_amount
 
 
 class PromiseToPay(CompanyOwned):

@@ -476,6 +476,218 @@ def test_confirm_files_and_emails_each_letter_in_its_language(
     assert dunning.letter_stored_pdf(letters["C1"]) == content
 
 
+# --- credit on account ------------------------------------------------------------------------
+
+
+def keep_credit(
+    setup: Any, partner: str, amount: str, currency: str | None = None, rate: Any = None
+) -> None:
+    """A payment of ``amount`` from ``partner`` applied to no invoice: all kept as credit."""
+    services.payment_create(
+        company=setup.company,
+        direction="sale",
+        partner=setup.partners[partner],
+        date=TODAY,
+        amount=D(amount),
+        currency=currency,
+        rate=rate,
+        bank_account=acc(setup.company, "5720"),
+    )
+
+
+def interest(amount: int, days: int) -> int:
+    return dunning.late_interest(amount=amount, currency="EUR", rate=D("10.15"), days=days)
+
+
+def test_credit_kept_from_a_payment_reduces_the_claim_and_the_interest(setup: Any) -> None:
+    a = issue(setup, "C1", "1000", due=day(-50))
+    b = issue(setup, "C1", "400", due=day(-10))
+    paid = issue(setup, "C1", "100", due=day(-2))
+    services.payment_create(  # 250 for an invoice of 100: 150 kept as credit
+        company=setup.company,
+        direction="sale",
+        partner=setup.partners["C1"],
+        date=TODAY,
+        amount=D("250"),
+        bank_account=acc(setup.company, "5720"),
+        allocations=[{"invoice": paid}],
+    )
+    keep_credit(setup, "C1", "150")  # and 150 more: 300 of credit
+    proposal = dunning.dunning_overdue(
+        company=setup.company, date=TODAY, levels=dunning.dunning_levels(setup.company)
+    )[0]
+    assert (proposal.overdue_amount, proposal.credit_amount) == (140000, 30000)
+    # the credit goes to the oldest instalment (A): interest on the 700.00 left of it only
+    assert interest(70000, 50) == 973 and interest(100000, 50) == 1390
+    assert [(r.invoice, r.overdue_amount, r.credit, r.interest) for r in proposal.invoices] == [
+        (a, 100000, 30000, 973),
+        (b, 40000, 0, interest(40000, 10)),
+    ]
+    assert proposal.level.level == 3 and proposal.days == 50  # A still has 700.00 open
+    assert proposal.interest_amount == 973 + 111
+    assert proposal.total == 140000 - 30000 + 1084 + 4000
+    run = dunning.dunning_run_propose(company=setup.company, date=TODAY)
+    letter = letters_by_partner(run)["C1"]
+    assert (
+        letter.overdue_amount,
+        letter.credit_amount,
+        letter.interest_amount,
+        letter.fee_amount,
+    ) == (140000, 30000, 1084, 4000)
+    assert letter.total_amount == 115084 and set(letter.invoices.all()) == {a, b}
+    assert not dunning.letter_changed(letter)
+    dunning.dunning_run_confirm(run=run)  # the figures still hold
+
+
+def test_open_credit_note_is_credit_on_account(setup: Any) -> None:
+    InvoiceSeries.objects.get_or_create(
+        company=setup.company,
+        code="RX",
+        defaults={
+            "name": "Credit notes",
+            "journal": Journal.objects.get(company=setup.company, code="SAL"),
+            "kind": "credit_note",
+        },
+    )
+    returned = issue(setup, "C1", "200", due=day(-60))
+    pay(setup, returned, day(-55))
+    note = services.invoice_issue(
+        instance=services.credit_note_create(instance=returned, reason="Devolución")
+    )
+    note.refresh_from_db()
+    assert note.open_amount == 20000  # nothing open of the invoice: all of it is credit
+    a = issue(setup, "C1", "500", due=day(-30))
+    letter = letters_by_partner(dunning.dunning_run_propose(company=setup.company, date=TODAY))[
+        "C1"
+    ]
+    assert list(letter.invoices.all()) == [a] and letter.level.level == 2
+    assert (letter.overdue_amount, letter.credit_amount, letter.fee_amount) == (50000, 20000, 4000)
+    assert letter.total_amount == 34000
+
+
+def test_credit_covering_everything_overdue_means_no_letter(setup: Any) -> None:
+    issue(setup, "C1", "100", due=day(-50))
+    issue(setup, "C1", "60", due=day(-10))
+    issue(setup, "C2", "100", due=day(-10))
+    keep_credit(setup, "C1", "160")  # exactly what is overdue
+    run = dunning.dunning_run_propose(company=setup.company, date=TODAY)
+    assert set(letters_by_partner(run)) == {"C2"}
+    assert letters_by_partner(run)["C2"].credit_amount == 0
+    keep_credit(setup, "C2", "500")  # more than what is overdue: nobody left to remind
+    with pytest.raises(ValidationError) as info:
+        dunning.dunning_run_propose(company=setup.company, date=TODAY)
+    assert "date" in info.value.message_dict
+
+
+def test_credit_in_another_currency_does_not_count(setup: Any) -> None:
+    issue(setup, "C1", "100", due=day(-10))
+    dollars = services.invoice_issue(
+        instance=services.invoice_create_draft(
+            company=setup.company,
+            direction="sale",
+            partner=setup.partners["C1"],
+            date=day(-120),
+            due_date=day(-10),
+            currency="USD",
+            rate=D("0.9"),
+            lines=[{"description": "Service", "quantity": D("1"), "unit_price": D("80")}],
+        )
+    )
+    keep_credit(setup, "C1", "50", currency="USD", rate=D("0.9"))
+    run = dunning.dunning_run_propose(company=setup.company, date=TODAY)
+    letters = {letter.currency: letter for letter in run.letters.all()}
+    assert (letters["EUR"].overdue_amount, letters["EUR"].credit_amount) == (10000, 0)
+    assert (letters["USD"].overdue_amount, letters["USD"].credit_amount) == (8000, 5000)
+    assert list(letters["USD"].invoices.all()) == [dollars]
+    assert letters["USD"].total_amount == 3000
+
+
+def test_instalments_covered_by_credit_set_neither_the_level_nor_the_news(setup: Any) -> None:
+    a = issue(setup, "C1", "100", due=day(-50))
+    b = issue(setup, "C1", "400", due=day(-10))
+    keep_credit(setup, "C1", "150")  # covers A (50 days) in full and 50.00 of B
+    letter = letters_by_partner(dunning.dunning_run_propose(company=setup.company, date=TODAY))[
+        "C1"
+    ]
+    assert letter.level.level == 1  # B's 10 days, not A's 50: no fee, no interest
+    assert (letter.fee_amount, letter.interest_amount) == (0, 0)
+    assert (letter.overdue_amount, letter.credit_amount, letter.total_amount) == (
+        50000,
+        15000,
+        35000,
+    )
+    assert set(letter.invoices.all()) == {a, b}  # A is listed, so that the rows add up
+
+
+def test_an_invoice_covered_by_credit_is_no_news(setup: Any) -> None:
+    a = issue(setup, "C1", "100", due=day(-40))
+    b = issue(setup, "C1", "300", due=day(-30))
+    promise = dunning.promise_to_pay_record(
+        partner=setup.partners["C1"], invoice=a, promised_date=TODAY
+    )
+    first = dunning.dunning_run_propose(company=setup.company, date=day(-5))
+    letter = letters_by_partner(first)["C1"]
+    assert letter.level.level == 2 and list(letter.invoices.all()) == [b]
+    dunning.dunning_run_confirm(run=first)
+    PromiseToPay.objects.filter(pk=promise.pk).update(promised_date=day(-3))  # not kept
+    letter = letters_by_partner(dunning.dunning_run_propose(company=setup.company, date=TODAY))[
+        "C1"
+    ]
+    assert letter.level.level == 2 and set(letter.invoices.all()) == {a, b}  # A is news
+    keep_credit(setup, "C1", "100")  # A is covered: B alone was told at level 2 already
+    with pytest.raises(ValidationError) as info:
+        dunning.dunning_run_propose(company=setup.company, date=TODAY)
+    assert "date" in info.value.message_dict
+
+
+def test_confirm_refused_when_the_credit_changed_since_the_proposal(setup: Any) -> None:
+    issue(setup, "C1", "100", due=day(-30))
+    issue(setup, "C2", "100", due=day(-30))
+    run = dunning.dunning_run_propose(company=setup.company, date=TODAY)
+    keep_credit(setup, "C1", "40")  # nothing open changes; the credit does
+    letters = letters_by_partner(run)
+    assert dunning.letter_changed(letters["C1"]) and not dunning.letter_changed(letters["C2"])
+    with pytest.raises(ValidationError) as info:
+        dunning.dunning_run_confirm(run=run)
+    message = info.value.message_dict["letters"][0]
+    assert "C1" in message and "C2" not in message
+    run.refresh_from_db()
+    assert run.state == "proposed" and not run.letters.filter(sent_at__isnull=False).exists()
+    run = dunning.dunning_run_propose(company=setup.company, date=TODAY)
+    assert letters_by_partner(run)["C1"].credit_amount == 4000
+    assert dunning.dunning_run_confirm(run=run).state == "confirmed"
+
+
+def test_credit_on_the_letter_the_review_screen_and_the_api(
+    setup: Any, accountant: Any, client: Client, tmp_path: Any
+) -> None:
+    issue(setup, "C3", "1000", due=day(-50))
+    keep_credit(setup, "C3", "300")
+    run = dunning.dunning_run_propose(company=setup.company, date=TODAY)
+    letter = letters_by_partner(run)["C3"]
+    assert (letter.credit_amount, letter.interest_amount, letter.total_amount) == (
+        30000,
+        973,
+        100000 - 30000 + 973 + 4000,
+    )
+    english = pdf_text(dunning.letter_pdf(letter), tmp_path)
+    assert "Credit on account" in english and "-€300.00" in english
+    assert "€1,000.00" in english and "€9.73" in english and "€749.73" in english
+    assert "Credit on account: payments received and not yet applied" in english
+    _subject, body = dunning.letter_message(letter)
+    assert "Credit on account: -€300.00" in body and "Total claimed: €749.73" in body
+    client.force_login(accountant)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert 'letter-credit">-300' in page and 'run-credit">-300' in page  # row and totals
+    response = api_client(accountant, setup.company).get(f"/api/v1/billing/dunning/runs/{run.pk}/")
+    (data,) = response.json()["letters"]
+    assert (data["overdue_amount"], data["credit_amount"], data["total"]) == (
+        "1000.00",
+        "300.00",
+        "749.73",
+    )
+
+
 # --- the daily job ----------------------------------------------------------------------------
 
 

@@ -163,12 +163,13 @@ def dunning_run(command: Command, company: Company | None, options: dict[str, An
         return
     letters = list(run.letters.select_related("partner", "level").order_by("partner__code"))
     for letter in letters:
-        total = letter.overdue_amount + letter.interest_amount + letter.fee_amount
         command.stdout.write(
             f"{letter.partner.code}\t{letter.level.level} {letter.level.name}\t"
             f"{Money(letter.overdue_amount, letter.currency)}\t"
+            f"{Money(-letter.credit_amount, letter.currency)}\t"
             f"{Money(letter.interest_amount, letter.currency)}\t"
-            f"{Money(letter.fee_amount, letter.currency)}\t{Money(total, letter.currency)}"
+            f"{Money(letter.fee_amount, letter.currency)}\t"
+            f"{Money(letter.total_amount, letter.currency)}"
         )
     if not options.get("confirm"):
         command.stdout.write(

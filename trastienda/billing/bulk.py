@@ -44,11 +44,11 @@ from trastienda.billing.models import (
     Tax,
 )
 from trastienda.core import context
-from trastienda.core.db import bare_instance
+from trastienda.core.db import analyze_after_commit, bare_instance
 from trastienda.core.db import rows_insert as insert_rows
 from trastienda.core.models import Company
 from trastienda.ledger import bulk as ledger_bulk
-from trastienda.ledger.models import Account, FiscalYear, JournalEntry
+from trastienda.ledger.models import Account, FiscalYear
 
 Progress = Callable[[int, int, str], None]
 HEADER_KEYS = frozenset(
@@ -67,7 +67,6 @@ HEADER_KEYS = frozenset(
         "lines",
     }
 )
-CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -345,17 +344,14 @@ def invoices_issue_bulk(
         if plan.problems:
             raise ledger_bulk.problems_as_errors(plan.problems, locate)
         ledger_bulk.plan_post(plan, locate=locate, progress=progress)
-        entry_ids: dict[str, int] = {}
-        external = [e["external_id"] for e in entries]
-        for start in range(0, len(external), CHUNK):
-            entry_ids.update(
-                JournalEntry.objects.filter(
-                    company=company, external_id__in=external[start : start + CHUNK]
-                ).values_list("external_id", "pk")
-            )
+        # Every entry is new (the invoice numbers were just taken), so each was posted.
+        entry_ids = {e.external_id: e.id for e in plan.to_post}
         for item, entry in zip(order, entries, strict=True):
             item.invoice.entry_id = entry_ids[entry["external_id"]]
         _insert(company, order)
+        analyze_after_commit(
+            sum(len(item.lines) for item in order), Invoice, InvoiceLine, InvoiceTax, Installment
+        )
         from trastienda.audit.services import audit_log
 
         numbers = sorted(i.invoice.number or "" for i in order)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.base import ModelState
 
@@ -59,7 +59,12 @@ def rows_insert(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, 
     names = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+            # The driver's own cursor: its errors are turned into Django's here, as
+            # ``cursor.execute`` turns them (a trigger's refusal is an IntegrityError).
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             return
@@ -77,3 +82,24 @@ def rows_insert(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, 
                 chunk, count = [], 0
         if count:
             cursor.execute(head + ", ".join([one] * count), chunk)
+
+
+# Rows written by one call above which PostgreSQL's statistics are refreshed at the commit.
+ANALYZE_ROWS = 50_000
+
+
+def analyze_after_commit(rows: int, *models: type[Model]) -> None:
+    """PostgreSQL: ``ANALYZE`` the models' tables once the current transaction commits, when
+    it wrote at least :data:`ANALYZE_ROWS` rows (a bulk load). Until autovacuum comes by (or
+    never, where it is off) the planner would read the tables as they were before the load
+    and pick sequential scans for lookups by key (the ledger's chain check read 500 entries'
+    lines in 0.1-0.4 s instead of 2 ms after a million-line import). SQLite: nothing."""
+    if connection.vendor != "postgresql" or rows < ANALYZE_ROWS:
+        return
+    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
+
+    def analyze() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {tables}")
+
+    transaction.on_commit(analyze)

@@ -387,6 +387,17 @@ class JournalEntry(CompanyOwned):
         DRAFT = "draft", _("Draft")
         POSTED = "posted", _("Posted")
 
+    # Each index costs every insert (a bulk import writes hundreds of thousands of entries):
+    # the company has no index of its own (the composite indexes lead with it), and the
+    # source document and the reversed entry, empty on nearly every entry, have partial ones.
+    company = models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("company"),
+        db_index=False,
+    )
+
     journal = models.ForeignKey(
         Journal, on_delete=models.PROTECT, related_name="entries", verbose_name=_("journal")
     )
@@ -401,6 +412,7 @@ class JournalEntry(CompanyOwned):
         blank=True,
         related_name="+",
         verbose_name=_("source document"),
+        db_index=False,
     )
     external_id = models.CharField(
         _("external id"),
@@ -425,6 +437,7 @@ class JournalEntry(CompanyOwned):
         blank=True,
         related_name="reversals",
         verbose_name=_("reversal of"),
+        db_index=False,
     )
     posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
     posted_by = models.CharField(_("posted by"), max_length=150, blank=True)
@@ -442,6 +455,16 @@ class JournalEntry(CompanyOwned):
         indexes = [
             models.Index(fields=["company", "date"]),
             models.Index(fields=["company", "reference"], name="ledger_entry_reference"),
+            models.Index(
+                fields=["reversal_of"],
+                condition=models.Q(reversal_of__isnull=False),
+                name="ledger_entry_reversal_of",
+            ),
+            models.Index(
+                fields=["source_document"],
+                condition=models.Q(source_document__isnull=False),
+                name="ledger_entry_source_document",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -486,7 +509,10 @@ class JournalEntry(CompanyOwned):
 
 class JournalEntryLine(CompanyOwned):
     # The company, entry and account have no index of their own: the composite indexes below
-    # and the unique (entry, line_no) lead with them (each index costs every insert).
+    # and the unique (entry, line_no) lead with them (each index costs every insert). Nor has
+    # the currency (no query reads lines by currency alone; removing a currency is refused by
+    # its foreign key, which then scans); the cost centre and project, empty on most lines,
+    # have partial indexes.
     company = models.ForeignKey(
         Company,
         on_delete=models.PROTECT,
@@ -518,6 +544,7 @@ class JournalEntryLine(CompanyOwned):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("currency"),
+        db_index=False,
     )
     amount_currency = models.BigIntegerField(_("amount in currency"), default=0)
     partner = models.CharField(_("partner"), max_length=200, blank=True)
@@ -529,6 +556,7 @@ class JournalEntryLine(CompanyOwned):
         blank=True,
         related_name="+",
         verbose_name=_("cost centre"),
+        db_index=False,
     )
     project = models.ForeignKey(
         Project,
@@ -537,6 +565,7 @@ class JournalEntryLine(CompanyOwned):
         blank=True,
         related_name="+",
         verbose_name=_("project"),
+        db_index=False,
     )
     # Copies of the entry's date and chain position, written when the entry is posted (empty
     # on drafts; immutable afterwards like the rest of the line): the general ledger and the
@@ -556,6 +585,16 @@ class JournalEntryLine(CompanyOwned):
                 fields=["account", "date", "chain_seq", "line_no"], name="ledger_line_ledger_order"
             ),
             models.Index(fields=["company", "date"], name="ledger_line_company_date"),
+            models.Index(
+                fields=["cost_centre"],
+                condition=models.Q(cost_centre__isnull=False),
+                name="ledger_line_cost_centre",
+            ),
+            models.Index(
+                fields=["project"],
+                condition=models.Q(project__isnull=False),
+                name="ledger_line_project",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["entry", "line_no"], name="ledger_line_no_unique"),

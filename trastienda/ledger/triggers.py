@@ -3,7 +3,8 @@
 The triggers are created by migration ``0003_triggers``; on PostgreSQL ``0007_statement_triggers``
 checks the lines once per statement (statement-level triggers with transition tables, user
 triggers like the others: listed by :func:`installed`, turned off by :func:`lifted`) and
-queues the deferred balance check only for entries written as posted. Lifting them needs the
+queues the deferred balance check only for entries written as posted; ``0010`` checks the
+entries inserted posted at their INSERT, once per statement. Lifting them needs the
 rights of the tables' owner (PostgreSQL) or direct access to the database file (SQLite); the
 application never does it. The same approach as :mod:`trastienda.audit.triggers`.
 """

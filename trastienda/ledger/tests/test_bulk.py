@@ -493,9 +493,10 @@ def test_single_posting_is_audited_like_an_orm_save(books: Any, draft: Any) -> N
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
-def test_deferred_balance_trigger_still_guards_bulk_writes(books: Any, monkeypatch: Any) -> None:
-    """Were the checks ever to let an unbalanced entry through, PostgreSQL's deferred
-    constraint trigger refuses it when the bulk write's constraints are checked."""
+def test_balance_trigger_still_guards_bulk_writes(books: Any, monkeypatch: Any) -> None:
+    """Were the checks ever to let an unbalanced entry through, PostgreSQL's balance trigger
+    refuses it when the bulk write inserts the entries, posted, after their lines (migration
+    0010), as a Django IntegrityError; nothing is left."""
     real = services._posting_problems
 
     def lenient(*args: Any, **kw: Any) -> Any:
@@ -511,6 +512,52 @@ def test_deferred_balance_trigger_still_guards_bulk_writes(books: Any, monkeypat
         transaction.atomic(),
     ):
         bulk.entries_post_bulk(company=books, entries=[unbalanced])
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert not JournalEntry.objects.filter(company=books).exists()
+    assert not JournalEntryLine.objects.filter(company=books).exists()
+
+
+def test_entry_ids_taken_beforehand_never_reuse_a_removed_one(books: Any, draft: Any) -> None:
+    """The lines go in before their entries, with ids taken beforehand: never an id a
+    removed entry had (SQLite's AUTOINCREMENT, PostgreSQL's sequence), and each line points
+    at its own entry."""
+    removed = draft("5.00")
+    removed_id = removed.pk
+    services.entry_delete_draft(instance=removed)
+    result = bulk.entries_post_bulk(company=books, entries=[entry("A"), entry("B")])
+    assert result.posted == 2
+    posted = list(JournalEntry.objects.filter(company=books, state="posted").order_by("pk"))
+    assert [e.external_id for e in posted] == ["A", "B"]
+    assert all(e.pk > removed_id for e in posted)
+    for e in posted:
+        assert sorted(e.lines.values_list("line_no", flat=True)) == [1, 2]
+    intact(books)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_large_batch_refreshes_the_planner_statistics(books: Any, monkeypatch: Any) -> None:
+    """After the commit of a batch of at least ``core.db.ANALYZE_ROWS`` lines, the entries'
+    and lines' statistics describe the tables as they are now (``reltuples``: -1 on a table
+    never analysed)."""
+    from trastienda.core import db
+
+    def reltuples() -> dict[str, float]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, reltuples FROM pg_class"
+                " WHERE relname IN ('ledger_journalentry', 'ledger_journalentryline')"
+            )
+            return dict(cursor.fetchall())
+
+    def counts() -> dict[str, float]:
+        return {
+            "ledger_journalentry": float(JournalEntry.objects.count()),
+            "ledger_journalentryline": float(JournalEntryLine.objects.count()),
+        }
+
+    monkeypatch.setattr(db, "ANALYZE_ROWS", 10**9)
+    bulk.entries_post_bulk(company=books, entries=[entry("S1")])
+    assert reltuples() != counts()  # a small batch leaves them to autovacuum
+    monkeypatch.setattr(db, "ANALYZE_ROWS", 4)
+    bulk.entries_post_bulk(company=books, entries=[entry("L1"), entry("L2")])
+    assert reltuples() == counts()  # small tables: ANALYZE reads every row

@@ -297,6 +297,7 @@ def test_triggers_installed(db: Any) -> None:
     expected = (
         [
             "ledger_entry_balanced",
+            "ledger_entry_balanced_insert",
             "ledger_entry_immutable",
             "ledger_line_immutable_delete",
             "ledger_line_immutable_insert",

@@ -1,7 +1,9 @@
-"""The immutability and balance triggers of migration ``0007_statement_triggers``.
+"""The immutability and balance triggers of migrations ``0007_statement_triggers`` and
+``0010_balance_check_on_insert``.
 
-On PostgreSQL the lines' immutability is checked once per statement (transition tables) and
-the deferred balance check is queued only for entries written as posted: these tests write
+On PostgreSQL the lines' immutability is checked once per statement (transition tables), the
+deferred balance check is queued only for entries turned posted, and entries inserted posted
+are checked at their INSERT, once per statement: these tests write
 with raw SQL, several rows per statement, mixing lines of drafts and of posted entries, and
 commit for real where the check is deferred. The refusals that SQL both databases accept are
 run on SQLite too (its per-row triggers must refuse the same statements).
@@ -268,30 +270,104 @@ def test_lines_changed_before_posting_in_the_same_transaction_are_checked_at_com
     assert entry.state == "posted"
 
 
+CREDIT_LINE = "(%s, %s, %s, %s, '', 0, %s, 'EUR', %s, '')"
+
+
+def _lines_raw(
+    cursor: Any, company: Any, entry_id: int, account: int, debit: int, credit: int
+) -> None:
+    """Two lines of ``entry_id``: ``debit`` then ``credit``."""
+    cursor.execute(
+        LINE_INSERT + ONE_LINE + ", " + CREDIT_LINE,
+        [
+            *(company.pk, entry_id, 1, account, debit, debit),
+            *(company.pk, entry_id, 2, account, credit, -credit),
+        ],
+    )
+
+
+def _entry_ids_raw(cursor: Any, count: int) -> list[int]:
+    """``count`` new entry ids, taken before their rows are written (as the bulk path)."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))"
+        " FROM generate_series(1, %s)",
+        [count],
+    )
+    return [int(row[0]) for row in cursor.fetchall()]
+
+
+def _insert_posted(cursor: Any, model: JournalEntry, ids: list[int]) -> None:
+    """Insert entries ``ids`` already posted, copies of the draft ``model``'s header, in one
+    statement."""
+    values = ", ".join(["(%s::bigint, %s, %s::bigint)"] * len(ids))
+    params: list[Any] = []
+    for entry_id in ids:
+        params += [entry_id, f"X/{entry_id}", 5000 + entry_id]
+    cursor.execute(
+        "INSERT INTO ledger_journalentry (id, company_id, journal_id, date, reference,"
+        " description, state, number, external_id, fiscal_year_id, sequence_number,"
+        " posted_at, posted_by, chain_seq, prev_hash, hash, hash_version, created_at)"
+        " SELECT v.id, m.company_id, m.journal_id, m.date, m.reference, m.description,"
+        " 'posted', v.number, '', m.fiscal_year_id, m.sequence_number, m.posted_at,"
+        " m.posted_by, v.seq, m.prev_hash, m.hash, m.hash_version, m.created_at"
+        f" FROM ledger_journalentry m, (VALUES {values}) AS v(id, number, seq)"
+        " WHERE m.id = %s",
+        [*params, model.pk],
+    )
+
+
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_unbalanced_entry_inserted_as_posted_is_refused_at_commit(
+def test_unbalanced_entry_inserted_as_posted_is_refused_at_the_insert(
     books: Any, draft: Callable[..., JournalEntry]
 ) -> None:
-    """An entry INSERTed already posted (its lines can only follow it into the table, and
-    are refused then): the check at commit finds it without lines."""
+    """An entry INSERTed already posted (migration 0010): refused by the INSERT itself when
+    its lines, written before it, are missing, fewer than two or do not balance (lines
+    following it into the table are refused by the line triggers)."""
     model = draft("10.00")
-    with (
-        pytest.raises(IntegrityError, match="does not balance"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(
-            "INSERT INTO ledger_journalentry (company_id, journal_id, date, reference,"
-            " description, state, number, external_id, fiscal_year_id, sequence_number,"
-            " posted_at, posted_by, chain_seq, prev_hash, hash, hash_version, created_at)"
-            " SELECT company_id, journal_id, date, reference, description, 'posted', 'X/9', '',"
-            " fiscal_year_id, sequence_number, posted_at, posted_by, 999,"
-            " prev_hash, hash, hash_version, created_at FROM ledger_journalentry"
-            " WHERE id = %s",
-            [model.pk],
-        )
+    account = model.lines.first().account_id
+    for lines in ("none", "one", "unbalanced"):
+        with (
+            pytest.raises(IntegrityError, match="does not balance"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            [new_id] = _entry_ids_raw(cursor, 1)
+            if lines == "one":
+                cursor.execute(LINE_INSERT + ONE_LINE, [books.pk, new_id, 1, account, 10, 10])
+            elif lines == "unbalanced":
+                _lines_raw(cursor, books, new_id, account, 1000, 999)
+            _insert_posted(cursor, model, [new_id])
     assert not JournalEntry.objects.filter(company=books, state="posted").exists()
+    assert JournalEntryLine.objects.filter(company=books).count() == 2  # the model's
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_entries_inserted_posted_after_balanced_lines_commit_and_one_bad_refuses_all(
+    books: Any, draft: Callable[..., JournalEntry]
+) -> None:
+    """The bulk path's order: lines first, then their entries posted, several in one
+    statement. All balanced: committed. One of them unbalanced: the whole statement is
+    refused."""
+    model = draft("10.00")
+    account = model.lines.first().account_id
+
+    def write(amounts: list[tuple[int, int]]) -> list[int]:
+        with transaction.atomic(), connection.cursor() as cursor:
+            ids = _entry_ids_raw(cursor, len(amounts))
+            for entry_id, (debit, credit) in zip(ids, amounts, strict=True):
+                _lines_raw(cursor, books, entry_id, account, debit, credit)
+            _insert_posted(cursor, model, ids)
+        return ids
+
+    with pytest.raises(IntegrityError, match="does not balance"):
+        write([(500, 500), (700, 600), (300, 300)])
+    assert not JournalEntry.objects.filter(company=books, state="posted").exists()
+    ids = write([(500, 500), (700, 700)])
+    posted = JournalEntry.objects.filter(pk__in=ids, state="posted")
+    assert posted.count() == 2
+    assert all(entry.lines.count() == 2 for entry in posted)
 
 
 @postgres_only
@@ -306,6 +382,9 @@ def test_balance_check_is_queued_only_for_posted_entries(books: Any) -> None:
         )
         found = dict(cursor.fetchall())
     assert "WHEN (((new.state)::text = 'posted'::text))" in found["ledger_entry_balanced"]
+    assert "AFTER UPDATE ON" in found["ledger_entry_balanced"]  # inserts: checked at once
+    inserted = found["ledger_entry_balanced_insert"]
+    assert "AFTER INSERT" in inserted and "FOR EACH STATEMENT" in inserted
     assert "WHEN (((old.state)::text = 'posted'::text))" in found["ledger_entry_immutable"]
     for operation in ("insert", "update", "delete"):
         definition = found[f"ledger_line_immutable_{operation}"]

@@ -44,7 +44,7 @@ from trastienda.billing.models import (
     Tax,
 )
 from trastienda.core import context
-from trastienda.core.db import analyze_after_commit, bare_instance
+from trastienda.core.db import analyze_after_commit, bare_instance, gc_paused
 from trastienda.core.db import rows_insert as insert_rows
 from trastienda.core.models import Company
 from trastienda.ledger import bulk as ledger_bulk
@@ -265,8 +265,9 @@ def invoices_issue_bulk(
     ``invoices``: mappings like :func:`services.invoice_create_draft`'s arguments (``partner``
     by code, ``date``, ``lines`` with products, taxes and accounts by code...).
     """
-    specs = list(invoices)
-    ready = _read(company, specs, progress)
+    with gc_paused():  # every invoice read stays alive until the batch is written
+        specs = list(invoices)
+        ready = _read(company, specs, progress)
     if not ready:
         return BulkIssueResult(0, 0)
     settings = services.billing_settings(company)

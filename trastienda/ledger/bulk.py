@@ -43,6 +43,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -548,7 +549,8 @@ def plan_post(
             plan.problems = _check(company, plan.entries, state, plan.allow_before_lock, None)
             if plan.problems:
                 raise problems_as_errors(plan.problems, locate)
-        todo = sorted(plan.to_post, key=lambda e: (e.date, e.index))
+        # By date, then as given: the batch is in the caller's order and the sort is stable.
+        todo = sorted(plan.to_post, key=attrgetter("date"))
         skipped = len(plan.entries) - len(todo)
         if not todo:
             return BulkResult(0, skipped, 0)
@@ -558,8 +560,8 @@ def plan_post(
         last = todo[-1]
         services._chain_head_move(company, cast(int, last.chain_seq), last.hash)
         lines = sum(len(e.lines) for e in todo)
-        by_chain = sorted(todo, key=lambda e: cast(int, e.chain_seq))
-        first_number, last_number = by_chain[0].number or "", by_chain[-1].number or ""
+        # _number gave the chain positions in this order
+        first_number, last_number = todo[0].number or "", todo[-1].number or ""
         from trastienda.audit.services import audit_log
 
         audit_log(

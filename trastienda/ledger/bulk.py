@@ -721,7 +721,7 @@ ENTRY_COLUMNS = (
 def _write(company: Company, todo: list[_Entry], head_hash: str) -> None:
     """Hash the chain, insert the lines and then their headers, posted, and add the
     balances. (Hashing in a thread while the rows go in was tried: the GIL hand-overs cost
-    what the overlap saved.)"""
+    what the overlap saved; on PostgreSQL too, where the server works in its own process.)"""
     _hash_chain(todo, head_hash)
     _insert(company, todo)
     moves = services.BalanceMoves()

@@ -674,13 +674,13 @@ def _apply_credit(items: Sequence[Installment], credit: int) -> list[tuple[Insta
 
 
 def _invoice_rows(
-    items: Iterable[Installment], date: dt.date, rate: Decimal, credit: int = 0
+    covered_items: Iterable[tuple[Installment, int]], date: dt.date, rate: Decimal
 ) -> list[OverdueInvoice]:
-    """The invoices of ``items`` (overdue instalments of one partner and currency) with what
-    is overdue of each, the part of ``credit`` set against it (oldest due dates first) and the
-    interest on what remains open of each instalment after the credit."""
+    """The invoices of overdue instalments of one partner and currency, each instalment with
+    the part of the credit set against it (:func:`_apply_credit`): what is overdue of each
+    invoice, its credit and the interest on what remains open after the credit."""
     rows: dict[int, OverdueInvoice] = {}
-    for item, covered in _apply_credit(list(items), credit):
+    for item, covered in covered_items:
         invoice = item.invoice
         days = (date - item.due_date).days
         row = rows.get(invoice.pk)
@@ -740,7 +740,7 @@ def dunning_overdue(
         if all(sent.get(pk, 0) >= number for pk in invoice_ids):
             continue  # every invoice was already told at this level
         level = by_number[number]
-        rows = _invoice_rows(items, date, rate, credit)
+        rows = _invoice_rows(covered, date, rate)
         latest = max((row.invoice for row in rows), key=lambda inv: (inv.date, inv.pk))
         proposal = LetterProposal(
             partner=items[0].partner,
@@ -775,7 +775,9 @@ def letter_rows(letter: DunningLetter) -> list[OverdueInvoice]:
     available = available_credit(
         letter.company, partner_id=letter.partner_id, currency=letter.currency
     ).get((letter.partner_id, letter.currency), 0)
-    rows = _invoice_rows(items, run.date, _rate(letter.company), min(available, overdue))
+    rows = _invoice_rows(
+        _apply_credit(items, min(available, overdue)), run.date, _rate(letter.company)
+    )
     if not letter.level.charge_interest:
         for row in rows:
             row.interest = 0

@@ -382,6 +382,18 @@ class Project(CompanyOwned):
         return f"{self.code} · {self.name}"
 
 
+def _company_without_index() -> models.ForeignKey[Company, Company]:
+    """``CompanyOwned.company`` without an index of its own, for the books' big tables whose
+    composite indexes lead with the company (each index costs every insert)."""
+    return models.ForeignKey(
+        Company,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("company"),
+        db_index=False,
+    )
+
+
 def _where_set(field: str, name: str) -> models.Index:
     """An index on ``field`` over the rows where it is set: for links empty on nearly every
     row (each index entry costs every insert; a lookup ``field = id`` uses the partial one)."""
@@ -397,13 +409,7 @@ class JournalEntry(CompanyOwned):
     # Each index costs every insert (a bulk import writes hundreds of thousands of entries):
     # the company has no index of its own (the composite indexes lead with it), and the
     # source document and the reversed entry, empty on nearly every entry, have partial ones.
-    company = models.ForeignKey(
-        Company,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("company"),
-        db_index=False,
-    )
+    company = _company_without_index()
 
     journal = models.ForeignKey(
         Journal, on_delete=models.PROTECT, related_name="entries", verbose_name=_("journal")
@@ -512,13 +518,7 @@ class JournalEntryLine(CompanyOwned):
     # the currency (no query reads lines by currency alone; removing a currency is refused by
     # its foreign key, which then scans); the cost centre and project, empty on most lines,
     # have partial indexes.
-    company = models.ForeignKey(
-        Company,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("company"),
-        db_index=False,
-    )
+    company = _company_without_index()
     entry = models.ForeignKey(
         JournalEntry,
         on_delete=models.CASCADE,

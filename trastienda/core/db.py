@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -47,6 +48,10 @@ def bare_instance(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
     return obj
 
 
+# Parameters per multi-row INSERT on SQLite, at most (its own limit, if lower, rules).
+SQLITE_PARAMETERS = 32_766
+
+
 def rows_insert(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
     """Insert rows with plain SQL: ``COPY`` on PostgreSQL, multi-row ``INSERT`` on SQLite.
 
@@ -70,20 +75,28 @@ def rows_insert(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, 
                 for row in rows:
                     copy.write_row(row)
             return
-        per = max(1, (connection.features.max_query_params or 999) // len(columns))
-        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        # sqlite3's own execute, with its ``?`` placeholders: Django's would turn every ``%s``
+        # of a statement into ``?`` with a regular expression first. Statements as large as
+        # SQLite allows (Django's features say 999 parameters; Debian's SQLite takes 250,000):
+        # writing a million ledger lines took 56.7 s with 999, 47.5 s with 32,766.
+        execute = sqlite3.Cursor.execute
+        raw = cursor.cursor
+        limit = raw.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per = max(1, min(limit, SQLITE_PARAMETERS) // len(columns))
+        one = "(" + ", ".join(["?"] * len(columns)) + ")"
         head = f"INSERT INTO {quote(table)} ({names}) VALUES "  # noqa: S608
         full = head + ", ".join([one] * per)
         chunk: list[Any] = []
         count = 0
-        for row in rows:
-            chunk.extend(row)
-            count += 1
-            if count == per:
-                cursor.execute(full, chunk)
-                chunk, count = [], 0
-        if count:
-            cursor.execute(head + ", ".join([one] * count), chunk)
+        with connection.wrap_database_errors:
+            for row in rows:
+                chunk.extend(row)
+                count += 1
+                if count == per:
+                    execute(raw, full, chunk)
+                    chunk, count = [], 0
+            if count:
+                execute(raw, head + ", ".join([one] * count), chunk)
 
 
 # Rows written by one call above which PostgreSQL's statistics are refreshed at the commit.

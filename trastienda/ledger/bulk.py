@@ -541,7 +541,10 @@ def plan_post(
     company = plan.company
     if progress is not None:  # before the transaction, or nobody would see it until the end
         progress(0, len(plan.to_post), _("Writing entries"))
-    with _page_cache(), transaction.atomic():
+    # The collector stays paused through the write too: taking half a million ids, building
+    # the rows and their hashes would set off full collections walking the whole batch
+    # (measured at a million lines: the write 44 s with them, 31 s without).
+    with gc_paused(), _page_cache(), transaction.atomic():
         head_seq, head_hash = services._chain_head_locked(company)
         state = _State.load(company, plan.entries)
         if not state.same_as(plan.state):  # changed since checked: check again, locked
@@ -733,16 +736,23 @@ def _write(company: Company, todo: list[_Entry], head_hash: str) -> None:
 def _entry_ids(count: int) -> list[int]:
     """``count`` new journal entry ids, taken before any row goes in. PostgreSQL: from the
     table's identity sequence (safe beside other writers; the ids need not be consecutive).
+    They are read back as their range when they are consecutive (the usual case: nobody else
+    took one meanwhile), otherwise a second set is taken and read row by row (ids the first
+    one wasted are gaps in ids, harmless: the gap-free numbers are the entries' numbers).
     SQLite: after the largest id ever given (``sqlite_sequence``, the table being
-    AUTOINCREMENT); this transaction holds the database's only write lock since it locked the
-    chain head, so nobody else takes ids meanwhile."""
+    AUTOINCREMENT); this transaction holds the database's only write lock since it locked
+    the chain head, so nobody else takes ids meanwhile."""
     table = JournalEntry._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
-            )
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            taken = "SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)"
+            params = [cursor.fetchone()[0], count]
+            cursor.execute(f"SELECT MIN(id), MAX(id) FROM ({taken}) t", params)  # noqa: S608
+            low, high = cursor.fetchone()
+            if high - low + 1 == count:
+                return list(range(low, high + 1))
+            cursor.execute(taken, params)
             return [int(row[0]) for row in cursor.fetchall()]
         cursor.execute(
             "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence"

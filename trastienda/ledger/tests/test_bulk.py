@@ -534,6 +534,27 @@ def test_entry_ids_taken_beforehand_never_reuse_a_removed_one(books: Any, draft:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
+def test_entry_ids_not_consecutive_are_read_one_by_one(books: Any) -> None:
+    """PostgreSQL reads the ids it took back as a range when they are consecutive; when they
+    are not (another writer took some meanwhile: here the sequence steps by 2), it takes a
+    set again and reads each id, and the batch posts with them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('ledger_journalentry', 'id')")
+        sequence = cursor.fetchone()[0]
+        cursor.execute(f"ALTER SEQUENCE {sequence} INCREMENT BY 2")
+        ids = bulk._entry_ids(3)
+        assert ids == [ids[0], ids[0] + 2, ids[0] + 4]
+        result = bulk.entries_post_bulk(company=books, entries=[entry("A"), entry("B")])
+        cursor.execute(f"ALTER SEQUENCE {sequence} INCREMENT BY 1")
+    assert result.posted == 2
+    posted = list(JournalEntry.objects.filter(company=books, state="posted").order_by("pk"))
+    assert posted[1].pk - posted[0].pk == 2
+    for e in posted:
+        assert sorted(e.lines.values_list("line_no", flat=True)) == [1, 2]
+    intact(books)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
 @pytest.mark.django_db(transaction=True)
 def test_large_batch_refreshes_the_planner_statistics(books: Any, monkeypatch: Any) -> None:
     """After the commit of a batch of at least ``core.db.ANALYZE_ROWS`` lines, the entries'

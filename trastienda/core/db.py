@@ -103,13 +103,14 @@ def rows_insert(table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, 
 ANALYZE_ROWS = 50_000
 
 
-def analyze_after_commit(rows: int, *models: type[Model]) -> None:
+def analyze_after_commit(rows: int, *models: type[Model], threshold: int | None = None) -> None:
     """PostgreSQL: ``ANALYZE`` the models' tables once the current transaction commits, when
-    it wrote at least :data:`ANALYZE_ROWS` rows (a bulk load). Until autovacuum comes by (or
-    never, where it is off) the planner would read the tables as they were before the load
-    and pick sequential scans for lookups by key (the ledger's chain check read 500 entries'
-    lines in 0.1-0.4 s instead of 2 ms after a million-line import). SQLite: nothing."""
-    if connection.vendor != "postgresql" or rows < ANALYZE_ROWS:
+    it wrote at least ``threshold`` rows (by default :data:`ANALYZE_ROWS`: a bulk load).
+    Until autovacuum comes by (or never, where it is off) the planner would read the tables
+    as they were before the load and pick sequential scans for lookups by key (the ledger's
+    chain check read 500 entries' lines in 0.1-0.4 s instead of 2 ms after a million-line
+    import). SQLite: nothing."""
+    if connection.vendor != "postgresql" or rows < (threshold or ANALYZE_ROWS):
         return
     tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
 

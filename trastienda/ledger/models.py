@@ -382,15 +382,28 @@ class Project(CompanyOwned):
         return f"{self.code} · {self.name}"
 
 
+# Entries and lines on PostgreSQL: each link to another record of the company (the entry's
+# journal, fiscal year and reversed entry; the line's entry, account, cost centre and project)
+# is a composite foreign key with the company, ``(journal_id, company_id)`` referencing the
+# journal's ``(id, company_id)`` (migration 0012). The database then refuses a line whose
+# account, or an entry whose journal, belongs to another company, and checks the company
+# with the link: one check per link instead of two, at a million lines a few seconds of the
+# commit. Those fields, and the company's, say ``db_constraint=False``: Django makes no
+# single-column key for them. SQLite keeps the single-column keys it was created with (adding a key
+# there would mean rebuilding the tables, and their triggers).
+
+
 def _company_without_index() -> models.ForeignKey[Company, Company]:
     """``CompanyOwned.company`` without an index of its own, for the books' big tables whose
-    composite indexes lead with the company (each index costs every insert)."""
+    composite indexes lead with the company (each index costs every insert), nor a foreign
+    key of its own: the composite keys with the company check it (see above)."""
     return models.ForeignKey(
         Company,
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("company"),
         db_index=False,
+        db_constraint=False,
     )
 
 
@@ -412,7 +425,11 @@ class JournalEntry(CompanyOwned):
     company = _company_without_index()
 
     journal = models.ForeignKey(
-        Journal, on_delete=models.PROTECT, related_name="entries", verbose_name=_("journal")
+        Journal,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        verbose_name=_("journal"),
+        db_constraint=False,
     )
     date = models.DateField(_("date"))
     reference = models.CharField(_("reference"), max_length=100, blank=True)
@@ -440,6 +457,7 @@ class JournalEntry(CompanyOwned):
         blank=True,
         related_name="+",
         verbose_name=_("fiscal year"),
+        db_constraint=False,
     )
     sequence_number = models.PositiveBigIntegerField(_("sequence number"), null=True, blank=True)
     number = models.CharField(_("number"), max_length=60, null=True, blank=True)
@@ -451,6 +469,7 @@ class JournalEntry(CompanyOwned):
         related_name="reversals",
         verbose_name=_("reversal of"),
         db_index=False,
+        db_constraint=False,
     )
     posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
     posted_by = models.CharField(_("posted by"), max_length=150, blank=True)
@@ -525,6 +544,7 @@ class JournalEntryLine(CompanyOwned):
         related_name="lines",
         verbose_name=_("entry"),
         db_index=False,
+        db_constraint=False,
     )
     line_no = models.PositiveIntegerField(_("line"))
     account = models.ForeignKey(
@@ -533,6 +553,7 @@ class JournalEntryLine(CompanyOwned):
         related_name="lines",
         verbose_name=_("account"),
         db_index=False,
+        db_constraint=False,
     )
     description = models.CharField(_("description"), max_length=300, blank=True)
     debit = models.BigIntegerField(_("debit"), default=0)
@@ -556,6 +577,7 @@ class JournalEntryLine(CompanyOwned):
         related_name="+",
         verbose_name=_("cost centre"),
         db_index=False,
+        db_constraint=False,
     )
     project = models.ForeignKey(
         Project,
@@ -565,6 +587,7 @@ class JournalEntryLine(CompanyOwned):
         related_name="+",
         verbose_name=_("project"),
         db_index=False,
+        db_constraint=False,
     )
     # Copies of the entry's date and chain position, written when the entry is posted (empty
     # on drafts; immutable afterwards like the rest of the line): the general ledger and the

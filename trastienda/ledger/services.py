@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy, override
 
 from trastienda.audit.models import AuditAction
 from trastienda.core import context
-from trastienda.core.db import bare_instance, rows_insert
+from trastienda.core.db import analyze_after_commit, bare_instance, rows_insert
 from trastienda.core.models import Company
 from trastienda.core.money import Money, currency_exponent
 from trastienda.ledger import core as arithmetic
@@ -452,6 +452,11 @@ def _accounts_create(company: Company, rows: list[dict[str, Any]]) -> int:
             account.save()
         existing[account.code] = account
     Account.objects.bulk_create(pending)
+    # The lines' composite key with the company is checked by a lookup on (id, company_id):
+    # on a table never analysed, the planner costs the company's index (which reads every
+    # account of the company for each line) the same as the exact one, and took it (a
+    # million-line import's commit 37 s instead of 16 s).
+    analyze_after_commit(len(created), Account, threshold=1)
     if created:
         from trastienda.audit.services import audit_log
 

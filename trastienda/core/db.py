@@ -110,7 +110,8 @@ def analyze_after_commit(rows: int, *models: type[Model], threshold: int | None 
     as they were before the load and pick sequential scans for lookups by key (the ledger's
     chain check read 500 entries' lines in 0.1-0.4 s instead of 2 ms after a million-line
     import). SQLite: nothing."""
-    if connection.vendor != "postgresql" or rows < (threshold or ANALYZE_ROWS):
+    least = ANALYZE_ROWS if threshold is None else threshold
+    if connection.vendor != "postgresql" or rows < least:
         return
     tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
 

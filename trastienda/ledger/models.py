@@ -389,8 +389,8 @@ class Project(CompanyOwned):
 # account, or an entry whose journal, belongs to another company, and checks the company
 # with the link: one check per link instead of two, at a million lines a few seconds of the
 # commit. Those fields, and the company's, say ``db_constraint=False``: Django makes no
-# single-column key for them. SQLite keeps the single-column keys it was created with (adding a key
-# there would mean rebuilding the tables, and their triggers).
+# single-column key for them. SQLite keeps the single-column keys it was created with
+# (adding a key there would mean rebuilding the tables, and their triggers).
 
 
 def _company_without_index() -> models.ForeignKey[Company, Company]:

@@ -78,6 +78,11 @@ def run_in_processes(target: str, chunks: list[list[int]], tmp_path: Path) -> li
         connection.ensure_connection()
         copy = sqlite3.connect(sqlite_file)
         connection.connection.backup(copy)
+        # The copy is in WAL mode before any process opens it: each process's first
+        # ``PRAGMA journal_mode=WAL`` (settings.py) is then a no-op. Switching a file to WAL
+        # needs it to itself, so processes opening a rollback-mode copy at once raced for the
+        # switch and the losers failed at connect with "database is locked" (seen in CI).
+        copy.execute("PRAGMA journal_mode=WAL")
         copy.close()
         database["NAME"] = str(sqlite_file)
         # What lets writers queue instead of failing (settings.py): see the module docstring.

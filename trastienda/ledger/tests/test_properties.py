@@ -148,8 +148,13 @@ RANGE = (dt.date(2026, 3, 10), dt.date(2026, 10, 20))
 
 def _general_ledger_equals_the_lines(company: Any) -> None:
     """Per account and range: the general ledger's count (monthly counts plus edge days), its
-    lines in book order and its closing balance equal the raw posted lines."""
-    for account in Account.objects.filter(company=company, postable=True):
+    lines in book order and its closing balance equal the raw posted lines. The accounts the
+    entries use, and one they never use (the empty case): every other account of the chart is
+    that empty case again (716 general ledgers per example made this test take minutes)."""
+    untouched = Account.objects.filter(company=company, postable=True).exclude(code__in=CODES)
+    empty = untouched.order_by("code").first()
+    assert empty is not None
+    for account in [*Account.objects.filter(company=company, code__in=CODES), empty]:
         for first, last in ((dt.date(2026, 1, 1), dt.date(2026, 12, 31)), RANGE):
             raw = list(
                 JournalEntryLine.objects.filter(

@@ -21,11 +21,12 @@ Steps of :func:`entries_post_bulk`:
 3. in one transaction: lock the chain head, re-read what the checks depended on (accounts,
    periods, lock dates, journals, exchange settings, already imported ids) and check again if
    any of it changed meanwhile, take the numbers per (journal, fiscal year) in date order,
-   hash the chain in memory, insert the lines and then their headers, already posted, with
-   ids taken beforehand (``COPY`` on PostgreSQL; the triggers refuse lines inserted into a
-   posted entry, and any later change; foreign keys, and on PostgreSQL each posted entry's
-   balance, are checked at the commit), add the monthly and daily balances, move the chain
-   head and write one audit event for the batch;
+   insert the lines (their balances summed as they go) and then their headers, already
+   posted and hashed in chain order as they go, with ids taken beforehand (``COPY`` on
+   PostgreSQL; the triggers refuse lines inserted into a posted entry, and any later change;
+   on PostgreSQL each posted entry's balance is checked when its header goes in; foreign
+   keys are checked at the commit), add the monthly and daily balances, move the chain head
+   and write one audit event for the batch;
 4. on PostgreSQL, after the commit of a large batch, ``ANALYZE`` the entries and lines (the
    planner's statistics would otherwise describe the tables before the batch until
    autovacuum comes by).
@@ -558,8 +559,7 @@ def plan_post(
         if not todo:
             return BulkResult(0, skipped, 0)
         total = len(todo)
-        _number(company, todo, plan.state, head_seq)
-        _write(company, todo, head_hash)
+        _write(company, todo, _number(company, todo, plan.state, head_seq), head_hash)
         last = todo[-1]
         services._chain_head_move(company, cast(int, last.chain_seq), last.hash)
         lines = sum(len(e.lines) for e in todo)
@@ -613,8 +613,9 @@ def _page_cache() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {before}")
 
 
-def _number(company: Company, todo: list[_Entry], state: _State, head_seq: int) -> None:
-    """Numbers per (journal, fiscal year) and chain positions, in date order."""
+def _number(company: Company, todo: list[_Entry], state: _State, head_seq: int) -> Iterator[_Entry]:
+    """Numbers per (journal, fiscal year) and chain positions, in date order: the numbers
+    are taken now (their sequence rows), and each entry gets its own as it is yielded."""
     counts = Counter(
         (cast(int, e.journal_id), cast(services.FiscalYearRule, e.year).id) for e in todo
     )
@@ -622,6 +623,12 @@ def _number(company: Company, todo: list[_Entry], state: _State, head_seq: int) 
         key: services._numbers_take(company, key[0], key[1], count)
         for key, count in sorted(counts.items())
     }
+    return _numbered(todo, state, following, head_seq)
+
+
+def _numbered(
+    todo: list[_Entry], state: _State, following: dict[tuple[int, int], int], head_seq: int
+) -> Iterator[_Entry]:
     user = context.current().user
     posted_by = user.get_username() if getattr(user, "is_authenticated", False) else ""
     now = timezone.now()
@@ -641,10 +648,13 @@ def _number(company: Company, todo: list[_Entry], state: _State, head_seq: int) 
         entry.posted_by = posted_by
         entry.chain_seq = seq
         entry.hash_version = hashing.CURRENT_VERSION
+        yield entry
 
 
-def _hash_chain(todo: list[_Entry], head_hash: str) -> None:
-    """``prev_hash`` and ``hash`` of every entry, in chain order (pure: no database)."""
+def _hash_chain(todo: list[_Entry], head_hash: str) -> Iterator[_Entry]:
+    """Each entry in chain order once its ``prev_hash`` and ``hash`` are set (pure: no
+    database). A generator, so that the hashing goes on while the rows already hashed are
+    being written."""
     stamp = format_timestamp(todo[0].posted_at)
     dates: dict[dt.date, str] = {}
     prev = head_hash
@@ -661,6 +671,7 @@ def _hash_chain(todo: list[_Entry], head_hash: str) -> None:
         ):
             raise RuntimeError("bulk no longer hashes as ledger.hashing does: update it")
         prev = entry.hash
+        yield entry
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -721,15 +732,20 @@ ENTRY_COLUMNS = (
 )
 
 
-def _write(company: Company, todo: list[_Entry], head_hash: str) -> None:
-    """Hash the chain, insert the lines and then their headers, posted, and add the
-    balances. (Hashing in a thread while the rows go in was tried: the GIL hand-overs cost
-    what the overlap saved; on PostgreSQL too, where the server works in its own process.)"""
-    _hash_chain(todo, head_hash)
-    _insert(company, todo)
+def _write(
+    company: Company, todo: list[_Entry], numbered: Iterator[_Entry], head_hash: str
+) -> None:
+    """Insert the lines and then their headers, posted and hashed, and add the balances.
+    ``numbered``: :func:`_number`'s entries, numbered as they come.
+
+    The rows are made as they are sent: the entries are numbered while their lines go in, and
+    the chain is hashed and the balances are summed while the headers go in. On PostgreSQL
+    the server inserts the rows already received (indexes, triggers) while Python makes the
+    next ones, instead of the server waiting for the hashes and then Python for the server.
+    (Hashing in a thread while the rows go in was tried before: the GIL hand-overs cost what
+    the overlap saved.)"""
     moves = services.BalanceMoves()
-    for entry in todo:
-        moves.add(cast(dt.date, entry.date), entry.lines)
+    _insert(company, todo, numbered, head_hash, moves)
     moves.apply(company)
 
 
@@ -763,20 +779,38 @@ def _entry_ids(count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def _insert(company: Company, todo: list[_Entry]) -> None:
+def _insert(
+    company: Company,
+    todo: list[_Entry],
+    numbered: Iterator[_Entry],
+    head_hash: str,
+    moves: services.BalanceMoves,
+) -> None:
     """The lines, then their headers already posted, with ids taken beforehand: the triggers
-    refuse a line inserted into a posted entry, and a line's entry is checked (foreign key,
-    and on PostgreSQL the balance of a posted entry) at the commit. Writing the headers
-    posted at once spares updating each of them after its lines (on PostgreSQL that update
-    cost a new row version, every index again and a second round of foreign-key checks:
-    a third of the writing time)."""
-    for entry, entry_id in zip(todo, _entry_ids(len(todo)), strict=True):
-        entry.id = entry_id
-        for line in entry.lines:
-            line.entry_id = entry_id
-            line.date = entry.date
-            line.chain_seq = entry.chain_seq
-    services._lines_insert(line for entry in todo for line in entry.lines)
+    refuse a line inserted into a posted entry; a line's entry is checked (foreign key) at
+    the commit, and on PostgreSQL a posted entry's balance when its header goes in. Writing
+    the headers posted at once spares updating each of them after its lines (on PostgreSQL
+    that update cost a new row version, every index again and a second round of foreign-key
+    checks: a third of the writing time). ``moves`` gets the lines as their headers are written."""
+    ids = _entry_ids(len(todo))
+
+    def lines() -> Iterator[Any]:
+        for entry, entry_id in zip(numbered, ids, strict=True):
+            entry.id = entry_id
+            for line in entry.lines:
+                line.entry_id = entry_id
+                line.date = entry.date
+                line.chain_seq = entry.chain_seq
+            yield from entry.lines
+
+    def headers() -> Iterator[_Entry]:
+        # Hashing and summing here, while the server inserts the headers (it spends three
+        # times as long on a header as on a line: more indexes), not while the lines go in.
+        for entry in _hash_chain(todo, head_hash):
+            moves.add(cast(dt.date, entry.date), entry.lines)
+            yield entry
+
+    services._lines_insert(lines())
 
     ops = connection.ops
     created = ops.adapt_datetimefield_value(timezone.now())
@@ -813,6 +847,6 @@ def _insert(company: Company, todo: list[_Entry]) -> None:
                 e.hash_version,
                 created,
             )
-            for e in todo
+            for e in headers()
         ),
     )

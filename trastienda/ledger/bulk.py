@@ -21,8 +21,8 @@ Steps of :func:`entries_post_bulk`:
 3. in one transaction: lock the chain head, re-read what the checks depended on (accounts,
    periods, lock dates, journals, exchange settings, already imported ids) and check again if
    any of it changed meanwhile, take the numbers per (journal, fiscal year) in date order,
-   insert the lines (their balances summed as they go) and then their headers, already
-   posted and hashed in chain order as they go, with ids taken beforehand (``COPY`` on
+   numbering the entries as their lines go in, then their headers, already posted,
+   hashing the chain and summing the balances as they go, with ids taken beforehand (``COPY`` on
    PostgreSQL; the triggers refuse lines inserted into a posted entry, and any later change;
    on PostgreSQL each posted entry's balance is checked when its header goes in; foreign
    keys are checked at the commit), add the monthly and daily balances, move the chain head
@@ -806,6 +806,7 @@ def _insert(
     def headers() -> Iterator[_Entry]:
         # Hashing and summing here, while the server inserts the headers (it spends three
         # times as long on a header as on a line: more indexes), not while the lines go in.
+        # Only after every line was sent: the hashes need the numbers lines() gave.
         for entry in _hash_chain(todo, head_hash):
             moves.add(cast(dt.date, entry.date), entry.lines)
             yield entry

@@ -516,6 +516,19 @@ def test_balance_trigger_still_guards_bulk_writes(books: Any, monkeypatch: Any) 
     assert not JournalEntryLine.objects.filter(company=books).exists()
 
 
+def test_failure_while_headers_stream_in_leaves_nothing(books: Any, monkeypatch: Any) -> None:
+    """The chain is hashed while the headers are being sent, after the lines went in: an
+    error there (here bulk's own guard that it hashes as ``ledger.hashing`` does) aborts the
+    write midway, on both databases; no entry, line, balance, number or audit event is left."""
+    from trastienda.ledger import hashing
+
+    audit_before = AuditEntry.objects.count()
+    monkeypatch.setattr(hashing, "compute_hash", lambda prev, payload: "0" * 64)
+    with pytest.raises(RuntimeError, match="no longer hashes"):
+        bulk.entries_post_bulk(company=books, entries=[entry("A"), entry("B")])
+    nothing_written(books, audit_before)
+
+
 def test_entry_ids_taken_beforehand_never_reuse_a_removed_one(books: Any, draft: Any) -> None:
     """The lines go in before their entries, with ids taken beforehand: never an id a
     removed entry had (SQLite's AUTOINCREMENT, PostgreSQL's sequence), and each line points

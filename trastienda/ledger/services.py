@@ -2187,7 +2187,10 @@ def ledger_balances_verify(*, company: Company) -> list[tuple[Any, Any, Any]]:
         .filter(entry__state=JournalEntry.State.POSTED)
         .filter(Q(cost_centre__isnull=False) | Q(project__isnull=False))
         .select_related("entry")
-        .only("account_id", "cost_centre_id", "project_id", "debit", "credit", "entry__date")
+        .only(
+            *("account_id", "cost_centre_id", "project_id", "debit", "credit", "currency_id"),
+            *("amount_currency", "entry__date"),
+        )
     )
     for line in posted.iterator(chunk_size=2000):
         for key, (debit, credit) in _dimension_moves(line.entry.date, [line]).items():

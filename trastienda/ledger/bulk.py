@@ -395,7 +395,12 @@ def _check(
         problems = list(entry.problems)
         journal = state.journals.get(entry.journal_id or 0)
         lines: list[Any] = list(entry.parsed)
-        if not entry.broken and entry.journal is not None and entry.date is not None:
+        if (
+            not entry.broken
+            and entry.journal is not None
+            and entry.date is not None
+            and any(line.currency_id != base for line in lines)  # else nothing to balance
+        ):
             probe = bare_instance(
                 JournalEntry,
                 {

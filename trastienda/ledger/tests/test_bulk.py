@@ -516,16 +516,45 @@ def test_balance_trigger_still_guards_bulk_writes(books: Any, monkeypatch: Any) 
     assert not JournalEntryLine.objects.filter(company=books).exists()
 
 
-def test_failure_while_headers_stream_in_leaves_nothing(books: Any, monkeypatch: Any) -> None:
-    """The chain is hashed while the headers are being sent, after the lines went in: an
-    error there (here bulk's own guard that it hashes as ``ledger.hashing`` does) aborts the
-    write midway, on both databases; no entry, line, balance, number or audit event is left."""
+def test_failure_while_hashing_leaves_nothing(books: Any, monkeypatch: Any) -> None:
+    """The chain is hashed after the lines went in (on PostgreSQL in a thread, while the
+    server checks the lines' references): an error there (here bulk's own guard that it
+    hashes as ``ledger.hashing`` does) reaches the caller and aborts the write midway, on both
+    databases; no entry, line, balance, number or audit event is left."""
     from trastienda.ledger import hashing
 
     audit_before = AuditEntry.objects.count()
     monkeypatch.setattr(hashing, "compute_hash", lambda prev, payload: "0" * 64)
     with pytest.raises(RuntimeError, match="no longer hashes"):
         bulk.entries_post_bulk(company=books, entries=[entry("A"), entry("B")])
+    nothing_written(books, audit_before)
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite checks foreign keys at the real commit
+def test_a_line_pointing_at_no_account_is_refused_and_leaves_nothing(
+    books: Any, monkeypatch: Any
+) -> None:
+    """The database's own foreign keys stand behind the checks: a line that reaches the table
+    with an account that does not exist (here made so as it is sent) is refused (PostgreSQL:
+    when the lines' references are checked, before the headers go in; SQLite: at the
+    commit), and nothing is left."""
+    sent = services._lines_insert
+
+    def corrupted(lines: Any) -> None:
+        def rows() -> Any:
+            for n, line in enumerate(lines):
+                if n == 1:
+                    line.account_id = 2_000_000_000
+                yield line
+
+        sent(rows())
+
+    audit_before = AuditEntry.objects.count()
+    monkeypatch.setattr(services, "_lines_insert", corrupted)
+    with pytest.raises(IntegrityError) as refused:
+        bulk.entries_post_bulk(company=books, entries=[entry("A"), entry("B")])
+    if connection.vendor == "postgresql":
+        assert "_line_references_check" in {frame.name for frame in refused.traceback}
     nothing_written(books, audit_before)
 
 

@@ -526,16 +526,17 @@ def entries_post_bulk(
     ``audit_extra`` is added to the batch's audit event (an import puts its file there).
     Raises ValidationError listing every problem; writes nothing then.
     """
-    plan = plan_entries(
-        company=company,
-        entries=entries,
-        progress=progress,
-        total=total,
-        allow_before_lock=allow_before_lock,
-    )
-    if plan.problems:
-        raise problems_as_errors(plan.problems, locate)
-    return plan_post(plan, progress=progress, locate=locate, audit_extra=audit_extra)
+    with gc_paused():  # once for both steps: no collection walking the batch between them
+        plan = plan_entries(
+            company=company,
+            entries=entries,
+            progress=progress,
+            total=total,
+            allow_before_lock=allow_before_lock,
+        )
+        if plan.problems:
+            raise problems_as_errors(plan.problems, locate)
+        return plan_post(plan, progress=progress, locate=locate, audit_extra=audit_extra)
 
 
 def plan_post(

@@ -378,6 +378,22 @@ def test_file_lines_count_quoted_line_breaks_and_blank_rows(books: Any) -> None:
     assert refused(books, content) == {"line 5": ["account: Unknown account 9999."]}
 
 
+def test_columns_the_file_lacks_short_rows_and_cells_past_the_header(books: Any) -> None:
+    """A file may carry only some columns, in any order: the others read as empty. A row
+    shorter than the header lacks its last cells; a cell past the header's columns is ignored
+    (were it read as a missing column, "XYZ" would be an unknown currency or cost centre)."""
+    content = csv_of(
+        "2026-03-02,A,5720,10,,GEN",
+        "2026-03-02,A,6260,5,",
+        "2026-03-02,A,5720,,15,,XYZ",
+        header="date,external_id,account,debit,credit,journal",
+    )
+    result = run(books, content)
+    assert (result.posted, result.lines) == (1, 3)
+    line = JournalEntryLine.objects.get(company=books, line_no=3)
+    assert (line.currency_id, line.cost_centre_id, line.description) == ("EUR", None, "")
+
+
 # --- page and job ---------------------------------------------------------------------------
 
 

@@ -2062,24 +2062,34 @@ def ledger_verify(*, company: Company, batch_size: int = 500) -> ChainResult:
     """
     expected_seq, prev_hash, checked, last = 1, hashing.GENESIS_HASH, 0, 0
     posted = JournalEntry.objects.for_company(company).filter(state=JournalEntry.State.POSTED)
+    # Rows as named tuples, not model instances: the same values (the same converters read
+    # them), at a fraction of the cost of building and snapshotting a model per row.
+    entry_fields = ("id", "prev_hash", "hash", "hash_version", *hashing.HEADER_FIELDS)
+    line_fields = ("entry_id", "date", "chain_seq", *hashing.LINE_FIELDS)
     after = 0
     while True:
-        batch = list(posted.filter(chain_seq__gt=after).order_by("chain_seq")[:batch_size])
+        batch = list(
+            posted.filter(chain_seq__gt=after)
+            .order_by("chain_seq")
+            .values_list(*entry_fields, named=True)[:batch_size]
+        )
         if not batch:
             break
-        lines_by_entry: dict[int, list[JournalEntryLine]] = {}
-        for line in JournalEntryLine.objects.filter(entry__in=[e.pk for e in batch]):
+        lines_by_entry: dict[int, list[Any]] = {}
+        for line in JournalEntryLine.objects.filter(entry__in=[e.id for e in batch]).values_list(
+            *line_fields, named=True
+        ):
             lines_by_entry.setdefault(line.entry_id, []).append(line)
         for entry in batch:
 
-            def bad(reason: str, entry: JournalEntry = entry, done: int = checked) -> ChainResult:
-                return ChainResult(False, done, entry.pk, entry.number, entry.chain_seq, reason)
+            def bad(reason: str, entry: Any = entry, done: int = checked) -> ChainResult:
+                return ChainResult(False, done, entry.id, entry.number, entry.chain_seq, reason)
 
             if entry.chain_seq != expected_seq:
                 return bad("missing")
             if entry.prev_hash != prev_hash:
                 return bad("broken link")
-            lines = lines_by_entry.get(entry.pk, [])
+            lines = lines_by_entry.get(entry.id, [])
             try:
                 digest = hashing.compute_hash(
                     prev_hash, hashing.payload_of(entry, lines), entry.hash_version or 0

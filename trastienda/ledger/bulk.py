@@ -668,7 +668,7 @@ def _hash_while_references_checked(
 
     Those checks would otherwise run at the commit with Python idle, and the hashing with
     the database waiting for the headers it needs: now each does its part at the same time
-    (at a million lines about 8 s each). The thread runs pure Python on the batch's objects
+    (at a million lines 8-10 s each). The thread runs pure Python on the batch's objects
     (no database, no other shared state); the driver releases the GIL while it waits for the
     server, so the two never contend for it. An error in either is raised here, once the
     thread has ended. SQLite checks nothing before the commit: the hashing runs here."""

@@ -265,6 +265,34 @@ def test_caller_problems_are_reported_with_the_others(books: Any) -> None:
     }
 
 
+def test_balances_verify_reads_dimension_lines_in_a_fixed_number_of_queries(books: Any) -> None:
+    """``ledger_balances_verify`` recomputes the cost-centre balances from the lines: the
+    number of its queries does not grow with the lines (no field of a line read apart)."""
+    from django.test.utils import CaptureQueriesContext
+
+    CostCentre.objects.create(company=books, code="SHOP", name="Shop")
+
+    def post(prefix: str, count: int) -> int:
+        bulk.entries_post_bulk(
+            company=books,
+            entries=[
+                entry(
+                    f"{prefix}{n}",
+                    lines=[
+                        {"account": FEES, "debit": "5.00", "cost_centre": "SHOP"},
+                        {"account": BANK, "credit": "5.00"},
+                    ],
+                )
+                for n in range(count)
+            ],
+        )
+        with CaptureQueriesContext(connection) as queries:
+            assert services.ledger_balances_verify(company=books) == []
+        return len(queries)
+
+    assert post("A", 3) == post("B", 30)
+
+
 def test_dimensions_and_partner_lines(books: Any) -> None:
     shop = CostCentre.objects.create(company=books, code="SHOP", name="Shop")
     fair = Project.objects.create(company=books, code="FAIR", name="Fair")
